@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "notes",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "notes-supervisor", targets: ["notes-supervisor"]),
+        .executable(name: "notes-worker", targets: ["notes-worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+    ],
+    targets: [
+        // C libraries, from Debian's libfcgi-dev and libpq-dev.
+        .systemLibrary(name: "CFastCGI", pkgConfig: "fcgi", providers: [.apt(["libfcgi-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // Layers: each knows one thing (see docs/ARCHITECTURE.md).
+        .target(name: "SystemSupport"),
+        .target(name: "ServiceLog", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPMessages"),
+        .target(name: "FastCGIResponder", dependencies: ["CFastCGI", "HTTPMessages", "SystemSupport"]),
+        .target(
+            name: "NotesStore",
+            dependencies: ["CLibPQ"],
+            resources: [.embedInCode("Migrations")]
+        ),
+        .target(name: "NotesAPI", dependencies: [
+            "HTTPMessages", "NotesStore", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Supervisor", dependencies: [
+            "SystemSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Thin executables that wire the layers together.
+        .executableTarget(name: "notes-worker", dependencies: [
+            "FastCGIResponder", "NotesAPI", "NotesStore", "ServiceLog", "SystemSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "notes-supervisor", dependencies: [
+            "Supervisor", "ServiceLog",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages"]),
+        .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore"]),
+    ]
+)

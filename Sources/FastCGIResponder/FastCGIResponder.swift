@@ -1,0 +1,161 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CFastCGI
+import HTTPMessages
+import SystemSupport
+
+/// Why a responder could not start or had to stop.
+public enum FastCGIError: Error, CustomStringConvertible {
+    case notAListeningSocket(fd: Int32)
+    case initFailed(code: Int32)
+    case acceptFailed(code: Int32)
+
+    public var description: String {
+        switch self {
+        case .notAListeningSocket(let fd):
+            "file descriptor \(fd) is not a listening socket: start notes-worker under notes-supervisor or spawn-fcgi"
+        case .initFailed(let code):
+            "libfcgi initialisation failed (code \(code))"
+        case .acceptFailed(let code):
+            "accepting a FastCGI connection failed: \(SystemError("accept", code: code))"
+        }
+    }
+}
+
+/// A single-threaded FastCGI responder on libfcgi's reentrant API: it accepts one connection at a time
+/// on the listening socket it is given, turns the request into an `HTTPRequest`, and writes the handler's
+/// `HTTPResponse` back in one write.
+///
+/// It waits for connections in poll(), on the listening socket and the signal pipe together, and accepts
+/// without blocking: a stop signal is therefore seen at once, whether it arrives while the worker waits
+/// or while it is busy (the request in hand is finished first). This avoids the race libfcgi's own
+/// shutdown flag has between its check and a blocking accept().
+public final class FastCGIResponder {
+    private let listenFD: Int32
+    private let maxBodyBytes: Int
+    /// Owned here for the responder's whole life; `FCGX_Finish_r` releases each request's memory and
+    /// connection, `FCGX_Free` whatever is left at the end.
+    private var request = FCGX_Request()
+
+    /// - Parameters:
+    ///   - listenFD: the listening socket; 0 by the FastCGI convention.
+    ///   - maxBodyBytes: bodies larger than this are not kept; the request arrives with `bodyTooLarge`.
+    public init(listenFD: Int32 = 0, maxBodyBytes: Int) throws(FastCGIError) {
+        var accepting: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(listenFD, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0, accepting != 0 else {
+            throw .notAListeningSocket(fd: listenFD)
+        }
+        // The open file description is shared with the other workers; they all wait in poll() too, so a
+        // non-blocking accept that loses the race to a sibling just returns EAGAIN.
+        let flags = fcntl(listenFD, F_GETFL)
+        _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
+        let initCode = FCGX_Init()
+        guard initCode == 0 else { throw .initFailed(code: initCode) }
+        guard FCGX_InitRequest(&request, listenFD, 0) == 0 else { throw .initFailed(code: -1) }
+        self.listenFD = listenFD
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    deinit {
+        FCGX_Free(&request, 1)
+    }
+
+    /// Serves requests until one of `stopSignals` arrives on `signals`, then returns normally.
+    /// Returns early with an error only when the listening socket itself fails.
+    public func serve(
+        until signals: SignalPipe, stopSignals: Set<Int32>, handler: (HTTPRequest) -> HTTPResponse
+    ) throws(FastCGIError) {
+        var fds = [
+            pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0),
+        ]
+        while true {
+            fds[0].revents = 0
+            fds[1].revents = 0
+            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+                if errno == EINTR { continue }
+                throw .acceptFailed(code: errno)
+            }
+            if fds[1].revents != 0, signals.drain().contains(where: stopSignals.contains) {
+                return
+            }
+            if fds[0].revents != 0 {
+                try acceptAndAnswer(handler)
+            }
+        }
+    }
+
+    private func acceptAndAnswer(_ handler: (HTTPRequest) -> HTTPResponse) throws(FastCGIError) {
+        let code = FCGX_Accept_r(&request)
+        if code < 0 {
+            switch -code {
+            case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED:
+                return
+            default:
+                throw .acceptFailed(code: -code)
+            }
+        }
+        let response = handler(readRequest())
+        write(response)
+        FCGX_Finish_r(&request)
+    }
+
+    /// Copies everything out of libfcgi's buffers, which `FCGX_Finish_r` frees.
+    private func readRequest() -> HTTPRequest {
+        let declaredLength = param("CONTENT_LENGTH").flatMap { Int($0) } ?? 0
+        let (body, tooLarge) = readBody(declaredLength: declaredLength)
+        return HTTPRequest(
+            method: param("REQUEST_METHOD") ?? "GET",
+            requestURI: param("REQUEST_URI") ?? "/",
+            contentType: param("CONTENT_TYPE").flatMap { $0.isEmpty ? nil : $0 },
+            body: body,
+            bodyTooLarge: tooLarge
+        )
+    }
+
+    private func param(_ name: String) -> String? {
+        FCGX_GetParam(name, request.envp).map { String(cString: $0) }
+    }
+
+    /// Reads the whole body stream, keeping at most `maxBodyBytes`. What is over the limit is still read
+    /// and dropped, so that the web server never sees its upload cut off before the answer.
+    private func readBody(declaredLength: Int) -> (body: [UInt8], tooLarge: Bool) {
+        var body: [UInt8] = []
+        body.reserveCapacity(min(max(declaredLength, 0), maxBodyBytes))
+        var tooLarge = declaredLength > maxBodyBytes
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                    FCGX_GetStr($0, Int32(buffer.count), request.in)
+                }
+            }
+            if count <= 0 { break }
+            if !tooLarge {
+                body.append(contentsOf: chunk[0..<Int(count)])
+                tooLarge = body.count > maxBodyBytes
+            }
+        }
+        return tooLarge ? ([], true) : (body, false)
+    }
+
+    /// CGI response format: a `Status` line, headers, blank line, body, sent as one buffer.
+    private func write(_ response: HTTPResponse) {
+        var head = "Status: \(response.status.code) \(response.status.reason)\r\n"
+        for header in response.headers {
+            head += "\(header.name): \(header.value)\r\n"
+        }
+        head += "Content-Length: \(response.body.count)\r\n\r\n"
+        var bytes = Array(head.utf8)
+        bytes.append(contentsOf: response.body)
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                _ = FCGX_PutStr($0, Int32(buffer.count), request.out)
+            }
+        }
+    }
+}

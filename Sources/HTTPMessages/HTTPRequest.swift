@@ -1,0 +1,42 @@
+/// An HTTP request as the web server handed it over: nothing here knows how it travelled (FastCGI)
+/// or what it means (routes).
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path exactly as the client sent it, still percent-encoded, without the query.
+    public var rawPath: String
+    /// The query string exactly as sent, without the leading `?`.
+    public var rawQuery: String
+    public var contentType: String?
+    public var body: [UInt8]
+    /// Set when the client announced or sent more body than the transport accepts; the body is then empty.
+    public var bodyTooLarge: Bool
+
+    public init(
+        method: String, rawPath: String, rawQuery: String = "", contentType: String? = nil,
+        body: [UInt8] = [], bodyTooLarge: Bool = false
+    ) {
+        self.method = method
+        self.rawPath = rawPath
+        self.rawQuery = rawQuery
+        self.contentType = contentType
+        self.body = body
+        self.bodyTooLarge = bodyTooLarge
+    }
+
+    /// Splits a request URI (`/notes/?skip=1`) into path and query.
+    public init(method: String, requestURI: String, contentType: String? = nil, body: [UInt8] = [], bodyTooLarge: Bool = false) {
+        let path: Substring
+        let query: Substring
+        if let mark = requestURI.firstIndex(of: "?") {
+            path = requestURI[..<mark]
+            query = requestURI[requestURI.index(after: mark)...]
+        } else {
+            path = requestURI[...]
+            query = ""
+        }
+        self.init(
+            method: method, rawPath: String(path), rawQuery: String(query), contentType: contentType,
+            body: body, bodyTooLarge: bodyTooLarge
+        )
+    }
+}

@@ -1,0 +1,36 @@
+/// Everything a request can be refused for. `ErrorResponses` turns each into its status and body.
+public enum APIError: Error, Equatable {
+    /// 404 with this detail.
+    case notFound(String)
+    /// 405; the methods the path does support.
+    case methodNotAllowed(allowed: [String])
+    /// 413.
+    case contentTooLarge
+    /// 415.
+    case unsupportedMediaType
+    /// 422, FastAPI's list of problems.
+    case validation([ValidationIssue])
+}
+
+/// One entry of a 422 response, in FastAPI's (pydantic's) shape: `type`, `loc`, `msg`, `input` and, for
+/// constraints, `ctx`.
+public struct ValidationIssue: Error, Equatable, Sendable {
+    public enum Location: Equatable, Sendable {
+        case key(String)
+        case index(Int)
+    }
+
+    public let type: String
+    public let location: [Location]
+    public let message: String
+    public let input: JSONValue
+    public let context: JSONObject?
+
+    public init(type: String, location: [Location], message: String, input: JSONValue, context: JSONObject? = nil) {
+        self.type = type
+        self.location = location
+        self.message = message
+        self.input = input
+        self.context = context
+    }
+}

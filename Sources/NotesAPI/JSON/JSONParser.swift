@@ -1,0 +1,224 @@
+/// Why a body is not JSON, with the byte offset where parsing stopped (FastAPI reports the same position).
+public struct JSONParseError: Error, Equatable, Sendable {
+    public let offset: Int
+    public let reason: String
+}
+
+/// A strict RFC 8259 parser over raw bytes: it rejects invalid UTF-8, unpaired surrogates, control
+/// characters inside strings, trailing data and nesting deeper than `maxDepth`. The depth limit keeps a
+/// hostile document from exhausting the stack.
+public struct JSONParser {
+    public static let defaultMaxDepth = 64
+
+    private let bytes: [UInt8]
+    private let maxDepth: Int
+    private var position = 0
+
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        guard parser.position == bytes.count else { throw parser.failure("Extra data") }
+        return value
+    }
+
+    private init(bytes: [UInt8], maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    private func failure(_ reason: String, at offset: Int? = nil) -> JSONParseError {
+        JSONParseError(offset: offset ?? position, reason: reason)
+    }
+
+    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+    private mutating func skipWhitespace() {
+        while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+            position += 1
+        }
+    }
+
+    private mutating func parseValue(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard let byte = current else { throw failure("Expecting value") }
+        switch byte {
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try parseString())
+        case UInt8(ascii: "t"): return try parseLiteral("true", .bool(true))
+        case UInt8(ascii: "f"): return try parseLiteral("false", .bool(false))
+        case UInt8(ascii: "n"): return try parseLiteral("null", .null)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
+        default: throw failure("Expecting value")
+        }
+    }
+
+    private mutating func parseLiteral(_ word: StaticString, _ value: JSONValue) throws(JSONParseError) -> JSONValue {
+        let length = word.utf8CodeUnitCount
+        guard position + length <= bytes.count else { throw failure("Expecting value") }
+        for index in 0..<length where bytes[position + index] != word.utf8Start[index] {
+            throw failure("Expecting value")
+        }
+        position += length
+        return value
+    }
+
+    private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard depth <= maxDepth else { throw failure("Nesting deeper than \(maxDepth) levels") }
+        position += 1
+        var members: [JSONObject.Member] = []
+        skipWhitespace()
+        if current == UInt8(ascii: "}") {
+            position += 1
+            return .object(JSONObject(members))
+        }
+        while true {
+            skipWhitespace()
+            guard current == UInt8(ascii: "\"") else {
+                throw failure("Expecting property name enclosed in double quotes")
+            }
+            let key = try parseString()
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else { throw failure("Expecting ':' delimiter") }
+            position += 1
+            skipWhitespace()
+            members.append(JSONObject.Member(key: key, value: try parseValue(depth: depth)))
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "}"):
+                position += 1
+                return .object(JSONObject(members))
+            default: throw failure("Expecting ',' delimiter")
+            }
+        }
+    }
+
+    private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard depth <= maxDepth else { throw failure("Nesting deeper than \(maxDepth) levels") }
+        position += 1
+        var elements: [JSONValue] = []
+        skipWhitespace()
+        if current == UInt8(ascii: "]") {
+            position += 1
+            return .array(elements)
+        }
+        while true {
+            skipWhitespace()
+            elements.append(try parseValue(depth: depth))
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): position += 1
+            case UInt8(ascii: "]"):
+                position += 1
+                return .array(elements)
+            default: throw failure("Expecting ',' delimiter")
+            }
+        }
+    }
+
+    private mutating func parseNumber() throws(JSONParseError) -> JSONValue {
+        let start = position
+        if current == UInt8(ascii: "-") { position += 1 }
+        guard let first = current, isDigit(first) else { throw failure("Expecting value", at: start) }
+        if first == UInt8(ascii: "0") {
+            position += 1
+        } else {
+            skipDigits()
+        }
+        if current == UInt8(ascii: ".") {
+            position += 1
+            guard let digit = current, isDigit(digit) else { throw failure("Expecting digit after '.'") }
+            skipDigits()
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            position += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
+            guard let digit = current, isDigit(digit) else { throw failure("Expecting digit in exponent") }
+            skipDigits()
+        }
+        return .number(String(decoding: bytes[start..<position], as: UTF8.self))
+    }
+
+    private func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+
+    private mutating func skipDigits() {
+        while let byte = current, isDigit(byte) { position += 1 }
+    }
+
+    /// Collects the string's UTF-8 bytes (escapes decoded) and validates them once at the end.
+    private mutating func parseString() throws(JSONParseError) -> String {
+        let start = position
+        position += 1
+        var utf8: [UInt8] = []
+        while true {
+            guard let byte = current else { throw failure("Unterminated string starting at", at: start) }
+            switch byte {
+            case UInt8(ascii: "\""):
+                position += 1
+                guard let string = String(validating: utf8, as: UTF8.self) else {
+                    throw failure("Invalid UTF-8 in string starting at", at: start)
+                }
+                return string
+            case UInt8(ascii: "\\"):
+                try parseEscape(into: &utf8)
+            case 0..<0x20:
+                throw failure("Invalid control character at")
+            default:
+                utf8.append(byte)
+                position += 1
+            }
+        }
+    }
+
+    private mutating func parseEscape(into utf8: inout [UInt8]) throws(JSONParseError) {
+        let escapeStart = position
+        position += 1
+        guard let code = current else { throw failure("Invalid \\escape", at: escapeStart) }
+        position += 1
+        switch code {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(code)
+        case UInt8(ascii: "b"): utf8.append(0x08)
+        case UInt8(ascii: "f"): utf8.append(0x0C)
+        case UInt8(ascii: "n"): utf8.append(0x0A)
+        case UInt8(ascii: "r"): utf8.append(0x0D)
+        case UInt8(ascii: "t"): utf8.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try parseHex4(escapeStart: escapeStart)
+            if (0xD800...0xDBFF).contains(scalar) {
+                guard current == UInt8(ascii: "\\"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
+                else { throw failure("Unpaired surrogate", at: escapeStart) }
+                position += 2
+                let low = try parseHex4(escapeStart: escapeStart)
+                guard (0xDC00...0xDFFF).contains(low) else { throw failure("Unpaired surrogate", at: escapeStart) }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00...0xDFFF).contains(scalar) {
+                throw failure("Unpaired surrogate", at: escapeStart)
+            }
+            UTF8.encode(Unicode.Scalar(scalar)!) { utf8.append($0) }
+        default:
+            throw failure("Invalid \\escape", at: escapeStart)
+        }
+    }
+
+    private mutating func parseHex4(escapeStart: Int) throws(JSONParseError) -> UInt32 {
+        guard position + 4 <= bytes.count else { throw failure("Invalid \\uXXXX escape", at: escapeStart) }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[position]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw failure("Invalid \\uXXXX escape", at: escapeStart)
+            }
+            value = value << 4 | UInt32(digit)
+            position += 1
+        }
+        return value
+    }
+}

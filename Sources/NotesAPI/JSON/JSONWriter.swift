@@ -1,0 +1,91 @@
+/// Appends JSON text to a byte buffer. Strings are escaped per RFC 8259 (quote, backslash, control
+/// characters); everything else, any Unicode included, is written as UTF-8 unchanged.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+
+    public init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    public mutating func string(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0x08: raw("\\b")
+            case 0x0C: raw("\\f")
+            case 0..<0x20:
+                raw("\\u00")
+                bytes.append(Self.hexDigits[Int(byte >> 4)])
+                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    public mutating func integer<T: BinaryInteger>(_ value: T) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    public mutating func bool(_ value: Bool) {
+        value ? raw("true") : raw("false")
+    }
+
+    /// Writes `"key":` — the caller writes the value next and handles commas via `object`.
+    public mutating func key(_ key: String) {
+        string(key)
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Writes `{...}`; `body` is given a function that writes each member's key and separates members.
+    public mutating func object(_ body: (inout JSONWriter, _ member: (inout JSONWriter, String) -> Void) -> Void) {
+        bytes.append(UInt8(ascii: "{"))
+        var first = true
+        body(&self) { writer, key in
+            if !first { writer.bytes.append(UInt8(ascii: ",")) }
+            first = false
+            writer.key(key)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes `[...]` with one element per item.
+    public mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        var first = true
+        for item in items {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            element(&self, item)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: raw("null")
+        case .bool(let flag): bool(flag)
+        case .number(let literal): bytes.append(contentsOf: literal.utf8)
+        case .string(let text): string(text)
+        case .array(let elements): array(elements) { $0.value($1) }
+        case .object(let object):
+            self.object { writer, member in
+                for entry in object.members {
+                    member(&writer, entry.key)
+                    writer.value(entry.value)
+                }
+            }
+        }
+    }
+}

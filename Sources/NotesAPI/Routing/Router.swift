@@ -1,0 +1,90 @@
+import HTTPMessages
+
+/// Path parameters of a matched route, percent-decoded, by name.
+public typealias PathParameters = [String: String]
+
+public typealias Handler = (HTTPRequest, PathParameters) throws -> HTTPResponse
+
+/// Matches a request to a handler by path pattern and method. Patterns are written as
+/// `/notes/{note_id}`; a request path matches with or without a trailing slash.
+public struct Router {
+    public enum Match {
+        case found(Handler, PathParameters)
+        /// The path exists but not for this method; `allowed` is for the `Allow` header.
+        case methodNotAllowed(allowed: [String])
+        case notFound
+    }
+
+    private struct Route {
+        let segments: [Segment]
+        var handlers: [(method: String, handler: Handler)]
+    }
+
+    private enum Segment: Equatable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    private var routes: [Route] = []
+
+    public init() {}
+
+    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        let segments = Self.split(pattern).map { part -> Segment in
+            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(part)
+        }
+        if let index = routes.firstIndex(where: { $0.segments == segments }) {
+            routes[index].handlers.append((method, handler))
+        } else {
+            routes.append(Route(segments: segments, handlers: [(method, handler)]))
+        }
+    }
+
+    /// The method and path pattern of every route, for documentation and tests.
+    public var endpoints: [(method: String, pattern: String)] {
+        routes.flatMap { route in
+            let pattern = "/" + route.segments.map {
+                switch $0 {
+                case .literal(let text): text
+                case .parameter(let name): "{\(name)}"
+                }
+            }.joined(separator: "/")
+            return route.handlers.map { ($0.method, pattern) }
+        }
+    }
+
+    public func match(method: String, rawPath: String) -> Match {
+        guard rawPath.hasPrefix("/") else { return .notFound }
+        let parts = Self.split(rawPath).map { percentDecoded($0) }
+        for route in routes {
+            guard let parameters = Self.bind(route.segments, to: parts) else { continue }
+            guard let handler = route.handlers.first(where: { $0.method == method })?.handler else {
+                return .methodNotAllowed(allowed: route.handlers.map(\.method))
+            }
+            return .found(handler, parameters)
+        }
+        return .notFound
+    }
+
+    /// `/notes/1/` → ["notes", "1"]. One trailing slash is optional; any other empty segment stays and
+    /// matches nothing, so `//notes` is not `/notes`.
+    private static func split(_ path: String) -> [String] {
+        var body = path.dropFirst()
+        if body.hasSuffix("/") { body = body.dropLast() }
+        return body.isEmpty ? [] : body.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    private static func bind(_ segments: [Segment], to parts: [String]) -> PathParameters? {
+        guard segments.count == parts.count else { return nil }
+        var parameters: PathParameters = [:]
+        for (segment, part) in zip(segments, parts) {
+            switch segment {
+            case .literal(let text): guard text == part else { return nil }
+            case .parameter(let name):
+                guard !part.isEmpty else { return nil }
+                parameters[name] = part
+            }
+        }
+        return parameters
+    }
+}

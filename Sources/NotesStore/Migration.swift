@@ -1,0 +1,21 @@
+/// A numbered schema change, embedded from `Migrations/NNNN_name.sql` at build time.
+public struct Migration: Sendable {
+    public let version: Int
+    /// The file name, which is also what `schema_migrations` records.
+    public let file: String
+    public let sql: String
+
+    init(file: String, bytes: [UInt8]) {
+        self.file = file
+        self.version = Int(file.prefix { $0.isNumber })!
+        self.sql = String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Every migration, in order. A unit test checks that this list and the Migrations folder agree.
+    public static let all: [Migration] = [
+        Migration(file: "0001_create_notes.sql", bytes: PackageResources._001_create_notes_sql),
+    ]
+
+    /// The schema version this build needs.
+    public static var latestVersion: Int { all.last?.version ?? 0 }
+}

@@ -1,0 +1,75 @@
+/// A stored note. Timestamps are RFC 3339 in UTC with microseconds, formatted by PostgreSQL.
+public struct Note: Sendable, Equatable {
+    public let id: Int64
+    public let text: String
+    public let completed: Bool
+    public let createdAt: String
+    public let updatedAt: String
+}
+
+/// The notes table, through prepared statements only. Every write returns the row it wrote, so one round
+/// trip answers a request, and an id that matches nothing comes back as nil.
+public struct NoteStore {
+    private let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    private static let columns = """
+        id, text, completed,
+        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        """
+    static let insert = PreparedStatement(
+        name: "note_insert", sql: "INSERT INTO notes (text, completed) VALUES ($1, $2) RETURNING \(columns)")
+    static let select = PreparedStatement(
+        name: "note_select", sql: "SELECT \(columns) FROM notes WHERE id = $1")
+    static let page = PreparedStatement(
+        name: "note_page", sql: "SELECT \(columns) FROM notes ORDER BY id LIMIT $2 OFFSET $1")
+    static let update = PreparedStatement(
+        name: "note_update",
+        sql: "UPDATE notes SET text = $2, completed = $3, updated_at = now() WHERE id = $1 RETURNING \(columns)")
+    static let delete = PreparedStatement(
+        name: "note_delete", sql: "DELETE FROM notes WHERE id = $1 RETURNING id")
+
+    /// What a `Database` serving this store must prepare.
+    public static let statements = [insert, select, page, update, delete]
+
+    /// `text` must not contain NUL, which PostgreSQL text cannot hold; callers validate it.
+    public func create(text: String, completed: Bool) throws(StoreError) -> Note {
+        let result = try database.run(Self.insert, [text, completed ? "t" : "f"])
+        return Self.note(result, row: 0)
+    }
+
+    public func note(id: Int64) throws(StoreError) -> Note? {
+        let result = try database.run(Self.select, [String(id)])
+        return result.rowCount == 0 ? nil : Self.note(result, row: 0)
+    }
+
+    /// Notes in id order, skipping `skip`, at most `take`.
+    public func notes(skip: Int64, take: Int64) throws(StoreError) -> [Note] {
+        let result = try database.run(Self.page, [String(skip), String(take)])
+        return (0..<result.rowCount).map { Self.note(result, row: $0) }
+    }
+
+    public func update(id: Int64, text: String, completed: Bool) throws(StoreError) -> Note? {
+        let result = try database.run(Self.update, [String(id), text, completed ? "t" : "f"])
+        return result.rowCount == 0 ? nil : Self.note(result, row: 0)
+    }
+
+    /// Returns false when no note had this id.
+    public func delete(id: Int64) throws(StoreError) -> Bool {
+        try database.run(Self.delete, [String(id)]).rowCount == 1
+    }
+
+    private static func note(_ result: borrowing PGResult, row: Int) -> Note {
+        Note(
+            id: result.int64(row: row, column: 0),
+            text: result.string(row: row, column: 1),
+            completed: result.bool(row: row, column: 2),
+            createdAt: result.string(row: row, column: 3),
+            updatedAt: result.string(row: row, column: 4)
+        )
+    }
+}

@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CLibPQ
+
+/// Sole owner of one libpq connection (`PGconn`): opened by `connect`, closed with `PQfinish` when this
+/// object goes away.
+final class PGConnection {
+    private let handle: OpaquePointer
+
+    private init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    static func connect(_ settings: ConnectionSettings) throws(StoreError) -> PGConnection {
+        let pairs = settings.keywordsAndValues
+        let keywords = pairs.map { strdup($0.0) }
+        let values = pairs.map { strdup($0.1) }
+        defer {
+            keywords.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        let cKeywords = keywords.map { UnsafePointer($0) } + [nil]
+        let cValues = values.map { UnsafePointer($0) } + [nil]
+        guard let handle = PQconnectdbParams(cKeywords, cValues, 1) else {
+            throw .unavailable("cannot connect to database: out of memory")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let host = PQhost(handle).map { String(cString: $0) } ?? "(default)"
+            let port = PQport(handle).map { String(cString: $0) } ?? "(default)"
+            let reason = oneLine(String(cString: PQerrorMessage(handle)))
+            PQfinish(handle)
+            throw .unavailable("cannot connect to database at host \(host) port \(port): \(reason)")
+        }
+        // Server notices ("relation already exists, skipping") are not events of ours; libpq would print
+        // them to stderr in its own format, in the middle of our log lines.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        return PGConnection(handle: handle)
+    }
+
+    var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
+
+    var lastError: String { oneLine(String(cString: PQerrorMessage(handle))) }
+
+    /// Runs one or more statements without parameters.
+    func execute(_ sql: String) -> PGResult? {
+        PQexec(handle, sql).map { PGResult($0) }
+    }
+
+    func prepare(name: String, sql: String) -> PGResult? {
+        PQprepare(handle, name, sql, 0, nil).map { PGResult($0) }
+    }
+
+    /// Parameters travel as text, separately from the statement, so no input ever becomes SQL.
+    func executePrepared(name: String, parameters: [String]) -> PGResult? {
+        let values = parameters.map { strdup($0) }
+        defer { values.forEach { free($0) } }
+        let cValues = values.map { UnsafePointer($0) }
+        return PQexecPrepared(handle, name, Int32(cValues.count), cValues, nil, nil, 0).map { PGResult($0) }
+    }
+}

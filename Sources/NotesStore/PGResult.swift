@@ -1,0 +1,49 @@
+import CLibPQ
+
+/// Sole owner of one `PGresult`; it is cleared when this value goes away, and cannot be copied.
+struct PGResult: ~Copyable {
+    private let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit {
+        PQclear(handle)
+    }
+
+    var status: ExecStatusType { PQresultStatus(handle) }
+
+    var succeeded: Bool {
+        status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK
+    }
+
+    var rowCount: Int { Int(PQntuples(handle)) }
+
+    var sqlState: String {
+        PQresultErrorField(handle, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
+    }
+
+    var errorMessage: String {
+        oneLine(String(cString: PQresultErrorMessage(handle)))
+    }
+
+    func string(row: Int, column: Int) -> String {
+        String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
+    }
+
+    func int64(row: Int, column: Int) -> Int64 {
+        Int64(string(row: row, column: column)) ?? 0
+    }
+
+    func bool(row: Int, column: Int) -> Bool {
+        PQgetvalue(handle, Int32(row), Int32(column)).pointee == CChar(UInt8(ascii: "t"))
+    }
+}
+
+/// libpq's messages end with a newline and sometimes carry a tab-indented hint line; logs want one line.
+func oneLine(_ message: String) -> String {
+    message.split(whereSeparator: \.isNewline)
+        .map { $0.drop(while: \.isWhitespace) }
+        .joined(separator: " ")
+}

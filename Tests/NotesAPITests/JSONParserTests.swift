@@ -1,0 +1,75 @@
+import Testing
+@testable import NotesAPI
+
+@Suite struct JSONParserTests {
+    private func parse(_ text: String) throws(JSONParseError) -> JSONValue {
+        try JSONParser.parse(Array(text.utf8))
+    }
+
+    private func failure(_ bytes: [UInt8]) -> JSONParseError? {
+        do {
+            _ = try JSONParser.parse(bytes)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func parsesEveryKindOfValue() throws {
+        let value = try parse(#" {"a": [1, -2.5e3, true, false, null], "b": "x\ty", "c": {}} "#)
+        #expect(value == .object([
+            "a": .array([.number("1"), .number("-2.5e3"), .bool(true), .bool(false), .null]),
+            "b": .string("x\ty"),
+            "c": .object([:]),
+        ]))
+    }
+
+    @Test func keepsNumbersAsWrittenSoNothingOverflows() throws {
+        #expect(try parse("123456789012345678901234567890") == .number("123456789012345678901234567890"))
+    }
+
+    @Test func decodesEscapesAndSurrogatePairs() throws {
+        #expect(try parse(#""\"\\\/\b\f\n\r\t\u00e9\ud83c\udf89""#) == .string("\"\\/\u{8}\u{c}\n\r\té🎉"))
+    }
+
+    @Test func lastDuplicateKeyWins() throws {
+        guard case .object(let object) = try parse(#"{"k": 1, "k": 2}"#) else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(object["k"] == .number("2"))
+        #expect(object.members.count == 2)
+    }
+
+    @Test(arguments: [
+        ("", 0, "Expecting value"),
+        ("{", 1, "Expecting property name enclosed in double quotes"),
+        (#"{"a" 1}"#, 5, "Expecting ':' delimiter"),
+        (#"{"a": 1 "b": 2}"#, 8, "Expecting ',' delimiter"),
+        ("[1,]", 3, "Expecting value"),
+        ("01", 1, "Extra data"),
+        ("tru", 0, "Expecting value"),
+        (#""abc"#, 0, "Unterminated string starting at"),
+        ("\"a\u{1}\"", 2, "Invalid control character at"),
+        (#""\x""#, 1, #"Invalid \escape"#),
+        (#""\ud800""#, 1, "Unpaired surrogate"),
+        (#""\udc00x""#, 1, "Unpaired surrogate"),
+        ("1.", 2, "Expecting digit after '.'"),
+        ("-", 0, "Expecting value"),
+        ("{} x", 3, "Extra data"),
+    ])
+    func rejectsMalformedDocumentsWithTheirPosition(text: String, offset: Int, reason: String) {
+        #expect(failure(Array(text.utf8)) == JSONParseError(offset: offset, reason: reason))
+    }
+
+    @Test func rejectsInvalidUTF8InStrings() {
+        #expect(failure([0x22, 0xC3, 0x28, 0x22])?.reason == "Invalid UTF-8 in string starting at")
+    }
+
+    @Test func limitsNestingDepthInsteadOfOverflowingTheStack() throws {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        #expect(failure(Array(deep.utf8))?.reason == "Nesting deeper than \(JSONParser.defaultMaxDepth) levels")
+        let allowed = String(repeating: "[", count: JSONParser.defaultMaxDepth) + String(repeating: "]", count: JSONParser.defaultMaxDepth)
+        #expect(throws: Never.self) { try parse(allowed) }
+    }
+}

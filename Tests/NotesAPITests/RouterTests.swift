@@ -1,0 +1,75 @@
+import HTTPMessages
+import Testing
+@testable import NotesAPI
+
+@Suite struct RouterTests {
+    private var router: Router {
+        var router = Router()
+        let ok: Handler = { _, _ in HTTPResponse(status: .ok) }
+        router.add("GET", "/notes", ok)
+        router.add("POST", "/notes", ok)
+        router.add("GET", "/notes/{note_id}", ok)
+        router.add("DELETE", "/notes/{note_id}", ok)
+        return router
+    }
+
+    private func parameters(_ method: String, _ path: String) -> PathParameters? {
+        if case .found(_, let parameters) = router.match(method: method, rawPath: path) { return parameters }
+        return nil
+    }
+
+    @Test(arguments: ["/notes", "/notes/"])
+    func matchesCollectionWithAndWithoutTrailingSlash(path: String) {
+        #expect(parameters("GET", path) == [:])
+    }
+
+    @Test(arguments: ["/notes/42", "/notes/42/"])
+    func bindsPathParameters(path: String) {
+        #expect(parameters("GET", path) == ["note_id": "42"])
+    }
+
+    @Test func percentDecodesSegments() {
+        #expect(parameters("GET", "/notes/4%2F2") == ["note_id": "4/2"])
+        #expect(parameters("GET", "/no%74es/7") == ["note_id": "7"])
+    }
+
+    @Test(arguments: ["/", "/note", "/notes//", "//notes", "/notes/1/x", "/notes//1", "notes", "/notes/1//"])
+    func unknownPathsAreNotFound(path: String) {
+        guard case .notFound = router.match(method: "GET", rawPath: path) else {
+            Issue.record("\(path) matched")
+            return
+        }
+    }
+
+    @Test func wrongMethodListsTheAllowedOnes() {
+        guard case .methodNotAllowed(let allowed) = router.match(method: "PUT", rawPath: "/notes/") else {
+            Issue.record("PUT /notes/ was not refused")
+            return
+        }
+        #expect(allowed == ["GET", "POST"])
+    }
+
+    @Test func methodsAreCaseSensitive() {
+        guard case .methodNotAllowed = router.match(method: "get", rawPath: "/notes") else {
+            Issue.record("lowercase method matched")
+            return
+        }
+    }
+
+    @Test func listsEndpointsForDocumentation() {
+        #expect(router.endpoints.map { "\($0.method) \($0.pattern)" }
+            == ["GET /notes", "POST /notes", "GET /notes/{note_id}", "DELETE /notes/{note_id}"])
+    }
+
+    @Test func decodesQueryItems() {
+        #expect(queryItems("a=1&b=x%20y+z&c&=5&d=%ZZ").map { "\($0.name)=\($0.value)" }
+            == ["a=1", "b=x y z", "c=", "=5", "d=%ZZ"])
+        #expect(queryItems("").isEmpty)
+    }
+
+    @Test func splitsRequestURIIntoPathAndQuery() {
+        let request = HTTPRequest(method: "GET", requestURI: "/notes/?skip=1&take=2")
+        #expect(request.rawPath == "/notes/")
+        #expect(request.rawQuery == "skip=1&take=2")
+    }
+}

@@ -1,0 +1,109 @@
+import HTTPMessages
+import Testing
+@testable import NotesAPI
+
+@Suite struct ValidationTests {
+    @Test(arguments: [("1", Int64(1)), ("+7", 7), ("007", 7), ("9223372036854775807", .max)])
+    func acceptsPositiveIDs(raw: String, expected: Int64) throws {
+        #expect(try IntegerParameter.positiveID(raw, name: "note_id").get() == expected)
+    }
+
+    @Test(arguments: [
+        ("abc", "int_parsing"), ("1.0", "int_parsing"), ("", "int_parsing"), (" 1", "int_parsing"), ("١", "int_parsing"),
+        ("0", "greater_than"), ("-1", "greater_than"), ("-99999999999999999999", "greater_than"),
+        ("9223372036854775808", "less_than_equal"),
+    ])
+    func refusesOtherIDs(raw: String, type: String) {
+        guard case .failure(let issue) = IntegerParameter.positiveID(raw, name: "note_id") else {
+            Issue.record("\(raw) accepted")
+            return
+        }
+        #expect(issue.type == type)
+        #expect(issue.location == [.key("path"), .key("note_id")])
+        #expect(issue.input == .string(raw))
+    }
+
+    @Test func pagingDefaultsAndBounds() throws {
+        func page(_ query: String) throws(APIError) -> (Int64, Int64) {
+            let result = try NotesEndpoints.page(HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: query))
+            return (result.skip, result.take)
+        }
+        #expect(try page("") == (0, 20))
+        #expect(try page("skip=5&take=100") == (5, 100))
+        #expect(try page("take=1&take=3") == (0, 3))
+        #expect(throws: APIError.self) { try page("take=0") }
+        #expect(throws: APIError.self) { try page("take=101") }
+        #expect(throws: APIError.self) { try page("skip=-1") }
+        do {
+            _ = try page("skip=x&take=y")
+            Issue.record("accepted")
+        } catch {
+            guard case .validation(let issues) = error else { return }
+            #expect(issues.map(\.location) == [[.key("query"), .key("skip")], [.key("query"), .key("take")]])
+        }
+    }
+
+    private func decode(_ json: String?) -> (NoteInput?, [ValidationIssue]) {
+        var issues: [ValidationIssue] = []
+        let body = json.map { try! JSONParser.parse(Array($0.utf8)) }
+        return (NoteInput.decode(body, issues: &issues), issues)
+    }
+
+    @Test func decodesANoteAndIgnoresUnknownFields() {
+        let (input, issues) = decode(#"{"text": "a", "completed": true, "extra": [1]}"#)
+        #expect(input == NoteInput(text: "a", completed: true))
+        #expect(issues.isEmpty)
+    }
+
+    @Test func reportsEveryFieldProblemAtOnce() {
+        let (input, issues) = decode(#"{"completed": "true"}"#)
+        #expect(input == nil)
+        #expect(issues.map(\.type) == ["missing", "bool_type"])
+        #expect(issues.map(\.location) == [[.key("body"), .key("text")], [.key("body"), .key("completed")]])
+    }
+
+    @Test(arguments: [#"{"text": 1, "completed": 1}"#, #"{"text": null, "completed": null}"#, #"{"text": ["a"], "completed": "false"}"#])
+    func isStrictAboutTypes(json: String) {
+        #expect(decode(json).1.map(\.type) == ["string_type", "bool_type"])
+    }
+
+    @Test func refusesNUL() {
+        let (input, issues) = decode(#"{"text": "a\u0000b", "completed": false}"#)
+        #expect(input == nil)
+        #expect(issues.map(\.type) == ["value_error"])
+    }
+
+    @Test func reportsMissingAndNonObjectBodies() {
+        #expect(decode(nil).1.map(\.type) == ["missing"])
+        #expect(decode(nil).1.first?.location == [.key("body")])
+        #expect(decode("[1]").1.map(\.type) == ["model_attributes_type"])
+    }
+
+    @Test(arguments: [
+        ("application/json", true), ("Application/JSON; charset=utf-8", true), ("application/merge-patch+json", true),
+        ("text/plain", false), ("application/jsonx", false), ("", false), ("multipart/form-data; boundary=x", false),
+    ])
+    func recognisesJSONMediaTypes(contentType: String, isJSON: Bool) {
+        #expect(JSONBody.isJSON(contentType) == isJSON)
+    }
+
+    @Test func checksSizeThenMediaTypeThenSyntax() {
+        func error(_ request: HTTPRequest) -> APIError? {
+            do {
+                _ = try JSONBody.parse(request)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let tooLarge = HTTPRequest(method: "POST", rawPath: "/", contentType: "text/plain", bodyTooLarge: true)
+        #expect(error(tooLarge) == .contentTooLarge)
+        #expect(error(HTTPRequest(method: "POST", rawPath: "/", contentType: nil, body: Array("{}".utf8))) == .unsupportedMediaType)
+        guard case .validation(let issues) = error(HTTPRequest(method: "POST", rawPath: "/", contentType: "application/json", body: Array("{".utf8))) else {
+            Issue.record("invalid JSON accepted")
+            return
+        }
+        #expect(issues.first?.type == "json_invalid")
+        #expect(issues.first?.location == [.key("body"), .index(1)])
+    }
+}
