@@ -14,18 +14,28 @@ public struct PreparedStatement: Sendable {
 public final class Database {
     private let settings: ConnectionSettings
     private let statements: [PreparedStatement]
+    private let requiredSchemaVersion: Int?
     /// nil after the connection broke and reopening it failed; the next statement tries again.
     private var connection: PGConnection?
 
-    /// Connects and prepares `statements`; throws if either fails, so a worker never starts half ready.
-    public init(settings: ConnectionSettings, statements: [PreparedStatement]) throws(StoreError) {
+    /// Connects, checks that the schema is at `requiredSchemaVersion` or later (when given), and prepares
+    /// `statements`; throws if any step fails, so a worker never starts half ready.
+    public init(settings: ConnectionSettings, statements: [PreparedStatement], requiredSchemaVersion: Int? = nil) throws(StoreError) {
         self.settings = settings
         self.statements = statements
-        self.connection = try Self.open(settings, preparing: statements)
+        self.requiredSchemaVersion = requiredSchemaVersion
+        self.connection = try Self.open(settings, preparing: statements, requiredSchemaVersion: requiredSchemaVersion)
     }
 
-    private static func open(_ settings: ConnectionSettings, preparing statements: [PreparedStatement]) throws(StoreError) -> PGConnection {
+    private static func open(
+        _ settings: ConnectionSettings, preparing statements: [PreparedStatement], requiredSchemaVersion: Int?
+    ) throws(StoreError) -> PGConnection {
         let connection = try PGConnection.connect(settings)
+        // Before preparing: a statement on a missing table would fail with a less helpful message.
+        if let requiredSchemaVersion {
+            let current = try schemaVersion(on: connection)
+            if current < requiredSchemaVersion { throw .schemaBehind(current: current, required: requiredSchemaVersion) }
+        }
         for statement in statements {
             guard let result = connection.prepare(name: statement.name, sql: statement.sql) else {
                 throw .unavailable("preparing \(statement.name): \(connection.lastError)")
@@ -42,7 +52,7 @@ public final class Database {
     private func connected() throws(StoreError) -> PGConnection {
         if let connection, !connection.isBroken { return connection }
         connection = nil
-        let reopened = try Self.open(settings, preparing: statements)
+        let reopened = try Self.open(settings, preparing: statements, requiredSchemaVersion: requiredSchemaVersion)
         connection = reopened
         return reopened
     }
@@ -58,12 +68,27 @@ public final class Database {
         return result
     }
 
-    /// Runs plain SQL (migrations, schema checks) on the current connection.
+    /// Runs plain SQL (migrations) on the current connection.
     func execute(_ sql: String, label: String) throws(StoreError) -> PGResult {
-        let connection = try connected()
+        try Self.execute(sql, label: label, on: connected())
+    }
+
+    private static func execute(_ sql: String, label: String, on connection: PGConnection) throws(StoreError) -> PGResult {
         guard let result = connection.execute(sql) else { throw .unavailable(connection.lastError) }
-        guard result.succeeded else { throw Self.failure(of: label, result: result, connection: connection) }
+        guard result.succeeded else { throw failure(of: label, result: result, connection: connection) }
         return result
+    }
+
+    /// The highest migration recorded in `schema_migrations`, 0 for a database never migrated.
+    public func schemaVersion() throws(StoreError) -> Int {
+        try Self.schemaVersion(on: connected())
+    }
+
+    private static func schemaVersion(on connection: PGConnection) throws(StoreError) -> Int {
+        let table = try execute("SELECT to_regclass('schema_migrations') IS NOT NULL", label: "schema check", on: connection)
+        guard table.bool(row: 0, column: 0) else { return 0 }
+        let version = try execute("SELECT coalesce(max(version), 0) FROM schema_migrations", label: "schema version", on: connection)
+        return Int(version.int64(row: 0, column: 0))
     }
 
     /// A broken connection, or a server that is shutting down or refusing connections (SQLSTATE class 08

@@ -58,20 +58,4 @@ public struct Migrator {
             }
         }
     }
-
-    /// The highest version recorded, 0 for a database never migrated.
-    public static func currentVersion(of database: Database) throws(StoreError) -> Int {
-        let table = try database.execute("SELECT to_regclass('schema_migrations') IS NOT NULL", label: "schema check")
-        guard table.bool(row: 0, column: 0) else { return 0 }
-        let version = try database.execute("SELECT coalesce(max(version), 0) FROM schema_migrations", label: "schema version")
-        return Int(version.int64(row: 0, column: 0))
-    }
-
-    /// Throws `schemaBehind` unless every migration of this build has been applied.
-    public static func requireCurrentSchema(of database: Database) throws(StoreError) {
-        let current = try currentVersion(of: database)
-        if current < Migration.latestVersion {
-            throw .schemaBehind(current: current, required: Migration.latestVersion)
-        }
-    }
 }

@@ -31,8 +31,8 @@ func serve() -> Int32 {
         ignoreBrokenPipeSignal()
         let responder = try FastCGIResponder(listenFD: 0, maxBodyBytes: maxBodyBytes)
         let settings = ConnectionSettings.fromEnvironment(applicationName: "notes-worker-\(getpid())")
-        let database = try Database(settings: settings, statements: NotesApplication.statements)
-        try Migrator.requireCurrentSchema(of: database)
+        let database = try Database(
+            settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
         let application = NotesApplication(database: database, logger: logger)
         logger.debug("accepting requests")
         try responder.serve(until: signals, stopSignals: [SIGTERM, SIGINT]) { application.respond(to: $0) }
@@ -51,7 +51,7 @@ func migrate() -> Int32 {
         for migration in applied {
             logger.info("applied migration \(migration.file)")
         }
-        let version = try Migrator.currentVersion(of: database)
+        let version = try database.schemaVersion()
         logger.info("schema is at version \(version)")
         return 0
     } catch {
