@@ -1,0 +1,48 @@
+# Notes service: `make run` starts the whole stack here, `make test` runs every test.
+# Settings pass through to scripts/run-stack, e.g.  make run HTTP_PORT=8081 WORKERS=4 STATE_DIR=/tmp/notes2
+
+SWIFT ?= swift
+PYTHON ?= python3
+
+# Empty means the scripts' defaults: 8080, the number of CPUs, ./.state.
+HTTP_PORT ?=
+WORKERS ?=
+STATE_DIR ?=
+export HTTP_PORT WORKERS STATE_DIR
+
+# One step at a time even under -j: `test` relies on its order, and the machine has 2 cores.
+.NOTPARALLEL:
+
+.PHONY: help deps build run test unit-test integration-test clean
+
+help:
+	@echo "make run               install what is missing, build, start PostgreSQL + workers + nginx on"
+	@echo "                       127.0.0.1:\$$HTTP_PORT (default 8080); Ctrl-C stops everything"
+	@echo "make test              install what is missing, build, run unit and integration tests"
+	@echo "make build             release build (swift build -c release)"
+	@echo "make unit-test         swift test"
+	@echo "make integration-test  pytest Tests/integration against the release binaries"
+	@echo "make deps              scripts/install-deps only"
+	@echo "make clean             remove .build (never STATE_DIR: it holds the database)"
+	@echo "variables: HTTP_PORT, WORKERS, STATE_DIR (and DATABASE_URL, CORS_ORIGINS from the environment)"
+
+deps:
+	scripts/install-deps
+
+build:
+	$(SWIFT) build -c release
+
+run:
+	@scripts/run-stack
+
+test: deps build unit-test integration-test
+
+unit-test:
+	$(SWIFT) test
+
+# The tests start their own cluster, supervisor and nginx from the binaries in NOTES_BIN_DIR.
+integration-test: build
+	NOTES_BIN_DIR="$$($(SWIFT) build -c release --show-bin-path)" $(PYTHON) -m pytest -q Tests/integration
+
+clean:
+	rm -rf .build
