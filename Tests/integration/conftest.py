@@ -1,0 +1,74 @@
+"""Fixtures for the notes integration tests (see stack.py for the harness itself).
+
+Binaries: $NOTES_BIN_DIR, else `swift build -c release --show-bin-path`.
+One private PostgreSQL cluster per session; every stack gets its own database.
+Set NOTES_KEEP_TMP=1 to keep the temporary directory (logs, sockets, cluster) after the run.
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import stack  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> Path:
+    return stack.find_bin_dir()
+
+
+@pytest.fixture(scope="session")
+def tmp_root():
+    # Under /tmp and world-traversable: the cluster runs as postgres and nginx's workers as www-data when root.
+    root = stack.make_dir(Path(tempfile.mkdtemp(prefix="notes-it-", dir="/tmp")))
+    yield root
+    if os.environ.get("NOTES_KEEP_TMP"):
+        print(f"\nintegration test files kept in {root}")
+    else:
+        stack.remove_tree(root)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_root):
+    c = stack.Cluster(stack.make_dir(tmp_root / "pg"))
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def module_launcher(bin_dir, cluster, tmp_root):
+    launcher = stack.Launcher(bin_dir, cluster, tmp_root)
+    try:
+        yield launcher
+    finally:
+        launcher.close()
+
+
+@pytest.fixture
+def launcher(bin_dir, cluster, tmp_root):
+    launcher = stack.Launcher(bin_dir, cluster, tmp_root)
+    try:
+        yield launcher
+    finally:
+        launcher.close()
+
+
+@pytest.fixture
+def fresh_db(cluster) -> stack.Database:
+    """A new, empty (un-migrated) database in the session cluster."""
+    return cluster.create_database()
+
+
+@pytest.fixture
+def migrated_db(bin_dir, cluster) -> stack.Database:
+    db = cluster.create_database()
+    stack.migrate(bin_dir, db.url)
+    return db

@@ -1,0 +1,159 @@
+"""Migrations, configuration errors and database failures (503 and reconnection without a worker restart)."""
+
+import re
+import subprocess
+
+import pytest
+
+from expect import assert_json, assert_note
+from stack import CRASH_MARKERS, child_env, migrate, wait_until
+
+PASSWORD = "S3cretPw-do-not-print"
+DB_DOWN = {"detail": "Database unavailable"}
+
+
+def migrations(db):
+    return db.query("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+
+
+# ---------------------------------------------------------------------------------------------- migrate
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_concurrent_migrations_both_succeed_and_apply_each_once(bin_dir, fresh_db, round_):
+    env = child_env(DATABASE_URL=fresh_db.url)
+    procs = [subprocess.Popen([str(bin_dir / "notes-worker"), "migrate"], env=env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    results = [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs)]
+    for code, out, err in results:
+        assert code == 0, f"migrate exited {code}\nstdout: {out}\nstderr: {err}"
+    rows = migrations(fresh_db)
+    assert rows, "no migration recorded"
+    versions = [r[0] for r in rows]
+    assert len(versions) == len(set(versions)), f"a migration was recorded twice: {rows}"
+    assert all(r[1] and r[2] for r in rows), rows
+    # "one line per applied migration": across both runs, each migration is reported applied exactly once
+    output = "".join(out + err for _, out, err in results)
+    for _version, name, _at in rows:
+        assert output.count(name) == 1, f"migration {name} reported {output.count(name)} times:\n{output}"
+
+    again = migrate(bin_dir, fresh_db.url)
+    for _version, name, _at in rows:
+        assert name not in again.stdout + again.stderr, f"nothing left to apply, yet:\n{again.stderr}"
+    assert migrations(fresh_db) == rows
+
+
+def test_migrated_database_serves(launcher, fresh_db, bin_dir):
+    out = migrate(bin_dir, fresh_db.url)
+    for _version, name, _at in migrations(fresh_db):
+        assert name in out.stdout + out.stderr, f"applied migration {name} not reported: {out}"
+    w = launcher.worker(fresh_db.url)
+    w.wait_connected(fresh_db)
+
+
+UNREACHABLE = [
+    ("uri", {"DATABASE_URL": f"postgresql://notes:{PASSWORD}@127.0.0.1:1/notes"}, "127.0.0.1"),
+    ("keyvalue", {"DATABASE_URL": f"host=127.0.0.1 port=1 dbname=notes user=notes password={PASSWORD}"},
+     "127.0.0.1"),
+    ("pgvars", {"PGHOST": "127.0.0.1", "PGPORT": "1", "PGUSER": "notes", "PGPASSWORD": PASSWORD,
+                "PGDATABASE": "notes"}, "127.0.0.1"),
+    ("localhost", {"DATABASE_URL": f"postgresql://notes:{PASSWORD}@localhost:1/notes"}, "localhost"),
+]
+
+
+@pytest.mark.parametrize("env,host", [(e, h) for _, e, h in UNREACHABLE], ids=[i for i, _, _ in UNREACHABLE])
+def test_unreachable_database_gives_one_line_naming_host_and_port(bin_dir, env, host):
+    result = migrate_with(bin_dir, env)
+    assert result.returncode != 0
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{result.stderr}"
+    line = lines[0]
+    assert host in line, line
+    assert re.search(r"port\W{0,3}1\b|:1\b", line), f"port 1 not named: {line}"
+    assert PASSWORD not in result.stderr and PASSWORD not in result.stdout
+    for marker in CRASH_MARKERS:
+        assert marker not in result.stderr, result.stderr
+
+
+def migrate_with(bin_dir, env):
+    return subprocess.run([str(bin_dir / "notes-worker"), "migrate"], env=child_env(**env), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+
+
+# ---------------------------------------------------------------------------------------------- 503 and recovery
+
+
+def requests_of_every_kind(client, note_id):
+    body = {"text": "during outage", "completed": True}
+    return [
+        ("list", client.get("/notes/")),
+        ("get", client.get(f"/notes/{note_id}/")),
+        ("create", client.post("/notes/", body)),
+        ("update", client.put(f"/notes/{note_id}/", body)),
+        ("delete", client.delete(f"/notes/{note_id}/")),
+    ]
+
+
+def until_all_succeed(client, workers, bound):
+    """Send requests until 3*workers succeed in a row; every other answer must be the 503. Returns the statuses."""
+    statuses, streak = [], 0
+    for _ in range(bound):
+        resp = client.get("/notes/?take=1")
+        statuses.append(resp.status)
+        if resp.status == 200:
+            streak += 1
+            if streak >= 3 * workers:
+                return statuses
+        else:
+            assert_json(resp, 503, DB_DOWN)
+            streak = 0
+    raise AssertionError(f"no recovery within {bound} requests: {statuses}")
+
+
+def test_database_outage_gives_503_and_workers_recover_without_restart(launcher):
+    cluster = launcher.cluster_at("pg-outage")
+    stack = launcher.stack("outage", workers=2, db=cluster.create_database())
+    sup, client = stack.supervisor, stack.client
+    pids = sup.wait_ready()
+    note = client.create_note("survives the outage", True)
+
+    cluster.stop()
+    for _ in range(3):
+        for label, resp in requests_of_every_kind(client, note["id"]):
+            assert resp.status == 503, f"{label} with the database down: {resp!r}\n{stack.diagnostics()}"
+            assert_json(resp, 503, DB_DOWN)
+    # client mistakes are still answered without the database
+    assert_json(client.get("/notes/abc/"), 422)
+    assert sup.worker_pids() == pids, f"workers must not die when the database does\n{sup.log()}"
+
+    cluster.start()
+    wait_until(lambda: client.get("/notes/").status == 200, 30, interval=0.2, what="the first success")
+    until_all_succeed(client, stack.workers, 40)
+    assert assert_json(client.get(f"/notes/{note['id']}/"), 200) == note
+    assert_note(assert_json(client.post("/notes/", {"text": "after", "completed": False}), 201), text="after")
+    assert sup.worker_pids() == pids, sup.log()
+    assert not re.search(r"\b(exited|killed)\b", sup.log()), sup.log()
+    assert set(stack.db.worker_backends()) <= pids
+
+
+def test_terminated_connections_are_reopened_without_restart(launcher):
+    stack = launcher.stack("terminated", workers=2)
+    sup, client, db = stack.supervisor, stack.client, stack.db
+    pids = sup.wait_ready()
+    old = db.worker_backends()
+    assert set(old) == pids
+    client.create_note("x")
+    killed = db.cluster.query(
+        f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db.name}' "
+        "AND application_name LIKE 'notes-worker-%'")
+    assert len(killed) == len(pids)
+    wait_until(lambda: not set(db.worker_backends().values()) & set(old.values()), 15,
+               what="the terminated backends to go")
+
+    statuses = until_all_succeed(client, stack.workers, 10 * stack.workers + 10)
+    assert statuses.count(503) <= stack.workers, f"more than one 503 per worker: {statuses}"
+    assert sup.worker_pids() == pids, sup.log()
+    assert not re.search(r"\b(exited|killed)\b", sup.log()), sup.log()
+    now = db.worker_backends()
+    assert now and set(now) <= pids and not set(now.values()) & set(old.values()), (old, now)
