@@ -38,7 +38,7 @@ run:
 test: deps build unit-test integration-test
 
 unit-test:
-	$(SWIFT) test
+	$(SWIFT) test --disable-xctest
 
 # The tests start their own cluster, supervisor and nginx from the binaries in NOTES_BIN_DIR.
 integration-test: build

@@ -43,22 +43,23 @@ def cluster(tmp_root):
         c.stop()
 
 
-@pytest.fixture(scope="module")
-def module_launcher(bin_dir, cluster, tmp_root):
+def _launcher(bin_dir, cluster, tmp_root):
+    """A Launcher that stops everything it started when the fixture ends, even after a failure."""
     launcher = stack.Launcher(bin_dir, cluster, tmp_root)
     try:
         yield launcher
     finally:
         launcher.close()
+
+
+@pytest.fixture(scope="module")
+def module_launcher(bin_dir, cluster, tmp_root):
+    yield from _launcher(bin_dir, cluster, tmp_root)
 
 
 @pytest.fixture
 def launcher(bin_dir, cluster, tmp_root):
-    launcher = stack.Launcher(bin_dir, cluster, tmp_root)
-    try:
-        yield launcher
-    finally:
-        launcher.close()
+    yield from _launcher(bin_dir, cluster, tmp_root)
 
 
 @pytest.fixture
