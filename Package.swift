@@ -19,7 +19,9 @@ let package = Package(
 
         // Layers: each knows one thing (see docs/ARCHITECTURE.md).
         .target(name: "SystemSupport"),
-        .target(name: "ServiceLog", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "CScoreboard"),
+        .target(name: "Scoreboard", dependencies: ["CScoreboard", "SystemSupport"]),
+        .target(name: "ServiceLog", dependencies: ["SystemSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "HTTPMessages"),
         .target(name: "FastCGIResponder", dependencies: ["CFastCGI", "HTTPMessages", "SystemSupport"]),
         .target(
@@ -28,25 +30,26 @@ let package = Package(
             resources: [.embedInCode("Migrations")]
         ),
         .target(name: "NotesAPI", dependencies: [
-            "HTTPMessages", "NotesStore", .product(name: "Logging", package: "swift-log"),
+            "HTTPMessages", "NotesStore", "Scoreboard", "SystemSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Supervisor", dependencies: [
-            "SystemSupport",
+            "Scoreboard", "ServiceLog", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         // Thin executables that wire the layers together.
         .executableTarget(name: "notes-worker", dependencies: [
-            "FastCGIResponder", "NotesAPI", "NotesStore", "ServiceLog", "SystemSupport",
+            "FastCGIResponder", "NotesAPI", "NotesStore", "Scoreboard", "ServiceLog", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "notes-supervisor", dependencies: [
-            "Supervisor", "ServiceLog",
+            "Supervisor", "ServiceLog", "SystemSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore"]),
+        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Scoreboard", "SystemSupport"]),
     ]
 )

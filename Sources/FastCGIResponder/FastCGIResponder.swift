@@ -25,6 +25,12 @@ public enum FastCGIError: Error, CustomStringConvertible {
     }
 }
 
+/// Whether the responder goes on after a signal or a request.
+public enum ServeDecision: Sendable {
+    case keepServing
+    case stop
+}
+
 /// A single-threaded FastCGI responder on libfcgi's reentrant API: it accepts one connection at a time
 /// on the listening socket it is given, turns the request into an `HTTPRequest`, and writes the handler's
 /// `HTTPResponse` back in one write.
@@ -64,10 +70,11 @@ public final class FastCGIResponder {
         FCGX_Free(&request, 1)
     }
 
-    /// Serves requests until one of `stopSignals` arrives on `signals`, then returns normally.
-    /// Returns early with an error only when the listening socket itself fails.
+    /// Serves requests until `onSignal` or `handler` says to stop; the request in hand is always finished
+    /// first. Returns early with an error only when the listening socket itself fails.
     public func serve(
-        until signals: SignalPipe, stopSignals: Set<Int32>, handler: (HTTPRequest) -> HTTPResponse
+        signals: SignalPipe, onSignal: (Int32) -> ServeDecision,
+        handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)
     ) throws(FastCGIError) {
         var fds = [
             pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
@@ -80,28 +87,31 @@ public final class FastCGIResponder {
                 if errno == EINTR { continue }
                 throw .acceptFailed(code: errno)
             }
-            if fds[1].revents != 0, signals.drain().contains(where: stopSignals.contains) {
-                return
+            if fds[1].revents != 0 {
+                // Every signal is handed over, even after one that stops, so none is lost.
+                let decisions = signals.drain().map(onSignal)
+                if decisions.contains(.stop) { return }
             }
-            if fds[0].revents != 0 {
-                try acceptAndAnswer(handler)
+            if fds[0].revents != 0, try acceptAndAnswer(handler) == .stop {
+                return
             }
         }
     }
 
-    private func acceptAndAnswer(_ handler: (HTTPRequest) -> HTTPResponse) throws(FastCGIError) {
+    private func acceptAndAnswer(_ handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)) throws(FastCGIError) -> ServeDecision {
         let code = FCGX_Accept_r(&request)
         if code < 0 {
             switch -code {
             case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED:
-                return
+                return .keepServing
             default:
                 throw .acceptFailed(code: -code)
             }
         }
-        let response = handler(readRequest())
+        let (response, decision) = handler(readRequest())
         write(response)
         FCGX_Finish_r(&request)
+        return decision
     }
 
     /// Copies everything out of libfcgi's buffers, which `FCGX_Finish_r` frees.

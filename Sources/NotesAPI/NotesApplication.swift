@@ -1,15 +1,22 @@
 import HTTPMessages
 import Logging
 import NotesStore
+import Scoreboard
 
 /// The HTTP API: routes a request to its endpoint and maps whatever goes wrong to a response.
 public struct NotesApplication {
     private let router: Router
     private let logger: Logger
 
-    public init(database: Database, logger: Logger) {
+    /// - Parameter scoreboard: the pool's scoreboard, when the worker runs under the supervisor; without it
+    ///   there is no `/status`.
+    public init(database: Database, scoreboard: Scoreboard?, logger: Logger) {
         var router = Router()
         NotesEndpoints(notes: NoteStore(database: database)).register(in: &router)
+        HealthEndpoint(database: database).register(in: &router)
+        if let scoreboard {
+            StatusEndpoint(scoreboard: scoreboard).register(in: &router)
+        }
         self.router = router
         self.logger = logger
     }

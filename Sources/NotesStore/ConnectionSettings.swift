@@ -12,16 +12,25 @@ public struct ConnectionSettings: Sendable {
     public var applicationName: String
     /// Applies unless the URL sets its own `connect_timeout`.
     public var connectTimeoutSeconds: Int
+    /// The server cancels any statement running longer than this (and releases its locks); nil keeps the
+    /// server's setting.
+    public var statementTimeoutMilliseconds: Int?
 
-    public init(databaseURL: String?, applicationName: String, connectTimeoutSeconds: Int = 5) {
+    public init(
+        databaseURL: String?, applicationName: String, connectTimeoutSeconds: Int = 5,
+        statementTimeoutMilliseconds: Int? = nil
+    ) {
         self.databaseURL = databaseURL
         self.applicationName = applicationName
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
     }
 
-    public static func fromEnvironment(applicationName: String) -> ConnectionSettings {
+    public static func fromEnvironment(applicationName: String, statementTimeoutMilliseconds: Int? = nil) -> ConnectionSettings {
         let url = getenv("DATABASE_URL").map { String(cString: $0) }
-        return ConnectionSettings(databaseURL: url?.isEmpty == false ? url : nil, applicationName: applicationName)
+        return ConnectionSettings(
+            databaseURL: url?.isEmpty == false ? url : nil, applicationName: applicationName,
+            statementTimeoutMilliseconds: statementTimeoutMilliseconds)
     }
 
     /// libpq reads keyword arrays in order and the last value wins; the expanded `dbname` (the URL) sits

@@ -15,6 +15,8 @@ public final class Database {
     private let settings: ConnectionSettings
     private let statements: [PreparedStatement]
     private let requiredSchemaVersion: Int?
+    /// Set when a statement ran into statement_timeout, until `takeStatementTimeout` reads it.
+    private var statementTimedOut = false
     /// nil after the connection broke and reopening it failed; the next statement tries again.
     private var connection: PGConnection?
 
@@ -31,6 +33,9 @@ public final class Database {
         _ settings: ConnectionSettings, preparing statements: [PreparedStatement], requiredSchemaVersion: Int?
     ) throws(StoreError) -> PGConnection {
         let connection = try PGConnection.connect(settings)
+        if let milliseconds = settings.statementTimeoutMilliseconds {
+            _ = try execute("SET statement_timeout = \(milliseconds)", label: "set statement_timeout", on: connection)
+        }
         // Before preparing: a statement on a missing table would fail with a less helpful message.
         if let requiredSchemaVersion {
             let current = try schemaVersion(on: connection)
@@ -63,9 +68,17 @@ public final class Database {
             throw .unavailable(connection.lastError)
         }
         guard result.succeeded else {
-            throw Self.failure(of: statement.name, result: result, connection: connection)
+            let error = Self.failure(of: statement.name, result: result, connection: connection)
+            if case .timedOut = error { statementTimedOut = true }
+            throw error
         }
         return result
+    }
+
+    /// Whether a statement was cancelled by statement_timeout since the last call.
+    public func takeStatementTimeout() -> Bool {
+        defer { statementTimedOut = false }
+        return statementTimedOut
     }
 
     /// Runs plain SQL (migrations) on the current connection.
@@ -77,6 +90,11 @@ public final class Database {
         guard let result = connection.execute(sql) else { throw .unavailable(connection.lastError) }
         guard result.succeeded else { throw failure(of: label, result: result, connection: connection) }
         return result
+    }
+
+    /// Answers when the server does: a round trip on the connection (reopened if it broke).
+    public func ping() throws(StoreError) {
+        _ = try execute("SELECT 1", label: "ping")
     }
 
     /// The highest migration recorded in `schema_migrations`, 0 for a database never migrated.
@@ -92,9 +110,13 @@ public final class Database {
     }
 
     /// A broken connection, or a server that is shutting down or refusing connections (SQLSTATE class 08
-    /// and 57P01...57P03), is an outage; anything else is a failed statement.
+    /// and 57P01...57P03), is an outage; a cancelled statement (57014) ran out of time; anything else is a
+    /// failed statement.
     private static func failure(of name: String, result: borrowing PGResult, connection: PGConnection) -> StoreError {
         let sqlState = result.sqlState
+        if sqlState == "57014" {
+            return .timedOut(statement: name)
+        }
         if connection.isBroken || sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState) {
             return .unavailable("database connection lost: \(result.errorMessage)")
         }

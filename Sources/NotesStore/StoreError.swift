@@ -2,6 +2,8 @@
 public enum StoreError: Error, CustomStringConvertible {
     /// The database cannot be reached or the connection broke: worth a retry later, not the caller's fault.
     case unavailable(String)
+    /// A statement ran into the session's statement_timeout and was cancelled by the server.
+    case timedOut(statement: String)
     /// The database schema is older than this build: someone must run `notes-worker migrate`.
     case schemaBehind(current: Int, required: Int)
     /// A statement failed for another reason: a bug or an operator's change to the database.
@@ -13,6 +15,8 @@ public enum StoreError: Error, CustomStringConvertible {
         switch self {
         case .unavailable(let reason):
             reason
+        case .timedOut(let statement):
+            "statement \(statement) was cancelled by statement_timeout"
         case .schemaBehind(let current, let required):
             "database schema is at version \(current), this worker needs \(required): run 'notes-worker migrate'"
         case .statementFailed(let statement, let sqlState, let message):

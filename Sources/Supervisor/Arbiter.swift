@@ -4,79 +4,180 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import Scoreboard
+import ServiceLog
 import SystemSupport
 
-public struct SupervisorConfiguration: Sendable {
-    public var listen: ListenAddress
-    public var workers: Int
-    public var workerBinary: String
-    /// How long workers may take to finish their requests on a graceful stop before they are killed.
-    public var gracefulTimeout: Double
-    public var socketGroup: String?
-
-    public init(listen: ListenAddress, workers: Int, workerBinary: String, gracefulTimeout: Double, socketGroup: String?) {
-        self.listen = listen
-        self.workers = workers
-        self.workerBinary = workerBinary
-        self.gracefulTimeout = gracefulTimeout
-        self.socketGroup = socketGroup
-    }
-}
-
-/// The supervisor's loop, after Gunicorn's arbiter: signal handlers only queue a byte; the loop wakes,
-/// handles queued signals, reaps dead workers, then starts missing ones or, when stopping, escalates
-/// to SIGKILL once the grace period is over. It knows processes and signals, nothing of what workers do.
+/// The supervisor's loop, after Gunicorn's arbiter: signal handlers only queue a byte; the loop wakes, handles
+/// the queued signals, reaps dead workers, kills hung ones, escalates retirements that take too long, and starts
+/// missing workers. It knows processes, signals and the scoreboard, nothing of what the workers serve.
 public final class Arbiter {
     private let configuration: SupervisorConfiguration
     private let logger: Logger
 
+    private enum RetirementReason {
+        case reload, scaledDown, stopping
+    }
+
     private struct Worker {
+        let pid: pid_t
+        let slot: Int
+        let generation: Int
         let startedAt: Double
+        /// Set once the worker was asked to stop; it is killed if still alive at `killAt`.
+        var retirement: (reason: RetirementReason, killAt: Double)?
+        /// The watchdog found it busy past the request timeout.
+        var timedOut = false
+        /// SIGKILL was sent (watchdog or escalation); it is not sent twice.
+        var sentKill = false
     }
 
     private var workers: [pid_t: Worker] = [:]
+    private var targetWorkers: Int
+    private var generation = 1
+    private var reloading = false
+    private var announcedReady = false
+    private var stopping = false
     /// Workers that died and have not been replaced yet, for the log line of their replacement.
     private var awaitingReplacement: [pid_t] = []
-    /// Set when a graceful stop began.
-    private var stopDeadline: Double?
-    private var sentKill = false
     private let crashBackoff = CrashBackoff()
+    private var lastStatus = ""
+    private var lastStatusSentAt = 0.0
+    private var environment: WorkerEnvironment
 
-    public init(configuration: SupervisorConfiguration, logger: Logger) {
+    private let scoreboard: Scoreboard
+    private let notifier: SystemdNotifier?
+
+    public init(configuration: SupervisorConfiguration, logger: Logger) throws(SystemError) {
         self.configuration = configuration
         self.logger = logger
+        self.targetWorkers = configuration.workers
+        self.environment = try WorkerEnvironment(inheriting: WorkerEnvironment.current, file: configuration.environmentFile)
+        self.scoreboard = try Scoreboard.create()
+        self.notifier = SystemdNotifier(socketPath: getenv("NOTIFY_SOCKET").map { String(cString: $0) })
     }
 
-    /// Runs until every worker has stopped after SIGTERM or SIGINT. Throws only for start-up failures
-    /// (socket, worker binary), before any worker runs.
+    /// Runs until every worker has stopped after TERM, INT or QUIT. Throws only for start-up failures
+    /// (socket, worker binary, log file), before any worker runs.
     public func run() throws(SystemError) {
-        let signals = try SignalPipe(signals: [SIGTERM, SIGINT, SIGCHLD])
-        let socket = try ListenSocket(address: configuration.listen, group: configuration.socketGroup)
-        let launcher = WorkerLauncher(binary: configuration.workerBinary, listenFD: socket.fd)
+        if let logFile = configuration.logFile { try redirectStderr(toFile: logFile) }
+        let signals = try SignalPipe(signals: [SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGUSR1, SIGCHLD])
+        let inherited = try ListenSocket(inheritedFrom: { getenv($0).map { String(cString: $0) } })
+        let socket: ListenSocket
+        if let inherited {
+            socket = inherited
+        } else {
+            socket = try ListenSocket(address: configuration.listen, group: configuration.socketGroup)
+        }
+        let launcher = WorkerLauncher(
+            binary: configuration.workerBinary, listenFD: socket.fd, scoreboardFD: scoreboard.fd,
+            commonArguments: configuration.workerArguments)
         try launcher.validate()
-        logger.info("listening on \(configuration.listen) with \(configuration.workers) workers of \(configuration.workerBinary)")
+        scoreboard.publishSupervisor(pid: getpid(), startedAtUnixMicroseconds: wallClockMicroseconds(), listen: socket.address.description)
+        scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+        logger.info("listening on \(socket.address) with \(targetWorkers) workers of \(configuration.workerBinary)")
 
         while true {
-            handle(signals.drain())
+            for signo in signals.drain() { handle(signo) }
             reapWorkers()
-            if let stopDeadline {
+            killHungWorkers()
+            escalateRetirements()
+            if stopping {
                 if workers.isEmpty { break }
-                if monotonicSeconds() >= stopDeadline && !sentKill { killRemainingWorkers() }
             } else {
                 startMissingWorkers(launcher)
+                finishReloadOrStartWhenReady()
             }
-            waitForEvents(signals)
+            publishStatus()
+            var descriptor = pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, 100)
         }
         logger.info("stopped")
     }
 
-    private func handle(_ received: [Int32]) {
-        for signo in received where signo == SIGTERM || signo == SIGINT {
-            guard stopDeadline == nil else { continue }
-            logger.info("received \(String(cString: strsignal(signo))): stopping \(workers.count) workers gracefully")
-            stopDeadline = monotonicSeconds() + configuration.gracefulTimeout
-            for pid in workers.keys { kill(pid, SIGTERM) }
+    // MARK: signals
+
+    private func handle(_ signo: Int32) {
+        switch signo {
+        case SIGTERM, SIGINT:
+            guard !stopping else { return }
+            logger.info("received \(signalName(signo)): stopping \(workers.count) workers gracefully")
+            stopping = true
+            notifier?.send("STOPPING=1")
+            for pid in Array(workers.keys) { retire(pid, .stopping) }
+        case SIGQUIT:
+            logger.info("received \(signalName(signo)): killing \(workers.count) workers")
+            stopping = true
+            notifier?.send("STOPPING=1")
+            for pid in Array(workers.keys) {
+                workers[pid]?.sentKill = true
+                kill(pid, SIGKILL)
+            }
+        case SIGHUP where !stopping:
+            reload()
+        case SIGTTIN where !stopping:
+            targetWorkers += 1
+            scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+            logger.info("received \(signalName(signo)): \(targetWorkers) workers")
+        case SIGTTOU where !stopping:
+            guard targetWorkers > 1 else {
+                logger.info("received \(signalName(signo)): already at 1 worker")
+                return
+            }
+            targetWorkers -= 1
+            scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+            logger.info("received \(signalName(signo)): \(targetWorkers) workers")
+            if let newest = activeWorkers.max(by: { $0.startedAt < $1.startedAt }) {
+                retire(newest.pid, .scaledDown)
+            }
+        case SIGUSR1:
+            reopenLogFile()
+        default:
+            break
         }
+    }
+
+    /// Starts a new generation from the worker binary as it is on disk now, with the environment file read
+    /// again; the old generation is retired once every new worker accepts (`finishReloadOrStartWhenReady`).
+    private func reload() {
+        notifier?.send("RELOADING=1", "MONOTONIC_USEC=\(monotonicNanoseconds() / 1000)")
+        do {
+            environment = try WorkerEnvironment(inheriting: WorkerEnvironment.current, file: configuration.environmentFile)
+        } catch {
+            logger.error("reload: keeping the previous worker environment: \(error)")
+        }
+        generation += 1
+        reloading = true
+        scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+        logger.info("reloading: starting generation \(generation) (\(targetWorkers) workers)")
+    }
+
+    private func reopenLogFile() {
+        guard let logFile = configuration.logFile else {
+            logger.info("received SIGUSR1: logs go to stderr, nothing to reopen")
+            return
+        }
+        do {
+            try redirectStderr(toFile: logFile)
+            logger.info("reopened log file \(logFile)")
+            for pid in workers.keys { kill(pid, SIGUSR1) }
+        } catch {
+            logger.error("cannot reopen log file: \(error)")
+        }
+    }
+
+    // MARK: the pool
+
+    /// Workers of the current generation that were not asked to leave: the ones that count towards the target.
+    private var activeWorkers: [Worker] {
+        workers.values.filter { $0.generation == generation && $0.retirement == nil }
+    }
+
+    private func retire(_ pid: pid_t, _ reason: RetirementReason) {
+        guard var worker = workers[pid], worker.retirement == nil else { return }
+        worker.retirement = (reason, monotonicSeconds() + configuration.gracefulTimeout)
+        workers[pid] = worker
+        kill(pid, SIGTERM)
     }
 
     private func reapWorkers() {
@@ -84,56 +185,167 @@ public final class Arbiter {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
             if pid < 0 && errno == EINTR { continue }
-            guard pid > 0, let worker = workers.removeValue(forKey: pid) else { return }
-            let exit = ExitStatus(waitStatus: status)
-            if stopDeadline != nil {
+            guard pid > 0 else { return }
+            guard let worker = workers.removeValue(forKey: pid) else { continue }
+            let slot = scoreboard.slot(worker.slot)
+            scoreboard.releaseSlot(worker.slot)
+            reaped(worker, slot: slot, exit: ExitStatus(waitStatus: status))
+        }
+    }
+
+    /// Logs how a worker ended, counts the restart by cause, and queues its replacement where one is due.
+    private func reaped(_ worker: Worker, slot: WorkerSlot, exit: ExitStatus) {
+        let pid = worker.pid
+        let lifetime = monotonicSeconds() - worker.startedAt
+        if let retirement = worker.retirement {
+            switch retirement.reason {
+            case .stopping:
                 logger.info("worker \(pid) \(exit)")
-                continue
+            case .reload:
+                scoreboard.countRestart(.reload)
+                logger.info("worker \(pid) of generation \(worker.generation) retired after reload: \(exit)")
+            case .scaledDown:
+                scoreboard.countRestart(.scaledDown)
+                logger.info("worker \(pid) retired (one worker fewer): \(exit)")
             }
-            let lifetime = monotonicSeconds() - worker.startedAt
+            return
+        }
+        if stopping {
+            logger.info("worker \(pid) \(exit)")
+            return
+        }
+        awaitingReplacement.append(pid)
+        if worker.timedOut {
+            scoreboard.countRestart(.timeout)
+            logger.warning("worker \(pid) \(exit) by the watchdog; replacing it")
+        } else if slot.exitReason == .maxRequests && exit == .exited(0) {
+            scoreboard.countRestart(.maxRequests)
+            logger.info("worker \(pid) retired after \(slot.requests) requests (max requests); replacing it")
+        } else if slot.exitReason == .requestTimeout {
+            scoreboard.countRestart(.timeout)
+            let seconds = Double(slot.lastRequestNanoseconds ?? 0) / 1e9
+            let request = slot.request.map { "\($0.method) \($0.path)" } ?? "a request"
+            logger.warning(
+                "worker \(pid) timed out after \(formatSeconds(seconds)) on \(request) (statement cancelled by the database); replacing it")
+        } else {
+            scoreboard.countRestart(.crashed)
             logger.warning("worker \(pid) \(exit) after \(formatSeconds(lifetime)); replacing it")
-            awaitingReplacement.append(pid)
             if let delay = crashBackoff.recordExit(lifetime: lifetime) {
                 logger.warning("workers are dying at start: next start in \(formatSeconds(delay))")
             }
         }
     }
 
+    /// The watchdog: a worker busy on one request for longer than the timeout is killed.
+    private func killHungWorkers() {
+        guard let timeout = configuration.requestTimeout, timeout > 0 else { return }
+        let now = monotonicNanoseconds()
+        for (pid, worker) in workers where !worker.sentKill {
+            guard let request = scoreboard.slot(worker.slot).currentRequest else { continue }
+            let seconds = Double(now &- request.startedNanoseconds) / 1e9
+            guard seconds > timeout else { continue }
+            logger.warning("worker \(pid) timed out after \(formatSeconds(seconds)) on \(request.method) \(request.path); killing it")
+            workers[pid]?.timedOut = true
+            workers[pid]?.sentKill = true
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// A worker that did not leave within the grace period after SIGTERM gets SIGKILL, as PHP-FPM escalates.
+    private func escalateRetirements() {
+        let now = monotonicSeconds()
+        for (pid, worker) in workers {
+            guard let retirement = worker.retirement, now >= retirement.killAt, !worker.sentKill else { continue }
+            logger.warning("worker \(pid) still running \(formatSeconds(configuration.gracefulTimeout)) after SIGTERM; killing it")
+            workers[pid]?.sentKill = true
+            kill(pid, SIGKILL)
+        }
+    }
+
     private func startMissingWorkers(_ launcher: WorkerLauncher) {
-        while workers.count < configuration.workers && crashBackoff.mayStart() {
+        var missing = targetWorkers - activeWorkers.count
+        while missing > 0 && crashBackoff.mayStart() {
+            guard let slot = freeSlot() else {
+                logger.error("all \(Scoreboard.capacity) scoreboard slots are taken: not starting more workers")
+                return
+            }
+            scoreboard.prepareSlot(slot, generation: generation)
             do {
-                let pid = try launcher.launch()
-                workers[pid] = Worker(startedAt: monotonicSeconds())
+                let pid = try launcher.launch(slot: slot, generation: generation, environment: environment.entries)
+                workers[pid] = Worker(pid: pid, slot: slot, generation: generation, startedAt: monotonicSeconds())
                 if awaitingReplacement.isEmpty {
-                    logger.info("worker \(pid) started")
+                    logger.info("worker \(pid) started (generation \(generation))")
                 } else {
-                    logger.info("worker \(pid) started, replacing \(awaitingReplacement.removeFirst())")
+                    logger.info("worker \(pid) started (generation \(generation)), replacing \(awaitingReplacement.removeFirst())")
                 }
             } catch {
+                scoreboard.releaseSlot(slot)
                 logger.error("cannot start a worker: \(error)")
                 _ = crashBackoff.recordExit(lifetime: 0)
                 return
             }
+            missing -= 1
         }
     }
 
-    private func killRemainingWorkers() {
-        sentKill = true
-        logger.warning("graceful timeout of \(formatSeconds(configuration.gracefulTimeout)) reached: killing \(workers.count) workers")
-        for pid in workers.keys { kill(pid, SIGKILL) }
+    private func freeSlot() -> Int? {
+        let taken = Set(workers.values.map(\.slot))
+        return (0..<Scoreboard.capacity).first { !taken.contains($0) }
     }
 
-    /// Sleeps in poll() until a signal arrives or the next deadline (a delayed start, the grace period).
-    private func waitForEvents(_ signals: SignalPipe) {
-        var wake = monotonicSeconds() + 1
-        if let stopDeadline, !sentKill { wake = min(wake, stopDeadline) }
-        if let next = crashBackoff.nextStartAllowed { wake = min(wake, next) }
-        let timeout = Int32(max(0, (wake - monotonicSeconds()) * 1000).rounded(.up))
-        var descriptor = pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0)
-        _ = poll(&descriptor, 1, timeout)
+    /// Once every worker of the current generation accepts: tell systemd we are ready, and after a reload
+    /// retire the previous generations, so that at every moment some workers accept.
+    private func finishReloadOrStartWhenReady() {
+        let active = activeWorkers
+        guard active.count == targetWorkers,
+              active.allSatisfy({ scoreboard.slot($0.slot).state.isAccepting }) else { return }
+        if reloading {
+            let old = workers.values.filter { $0.generation < generation && $0.retirement == nil }
+            logger.info("reload complete: generation \(generation) accepting, retiring \(old.count) workers of earlier generations")
+            for worker in old { retire(worker.pid, .reload) }
+            reloading = false
+            notifier?.send("READY=1", "STATUS=\(statusLine())")
+        } else if !announcedReady {
+            logger.info("ready: \(active.count) workers accepting")
+            notifier?.send("READY=1", "STATUS=\(statusLine())")
+        }
+        announcedReady = true
+    }
+
+    private func statusLine() -> String {
+        let states = workers.values.map { scoreboard.slot($0.slot).state }
+        let idle = states.filter { $0 == .idle }.count
+        let busy = states.filter { $0 == .busy }.count
+        return "\(workers.count) workers (\(idle) idle, \(busy) busy), \(scoreboard.acceptedRequests) requests"
+    }
+
+    /// STATUS= for `systemctl status`, sent when it changes, at most once a second.
+    private func publishStatus() {
+        guard let notifier, announcedReady, monotonicSeconds() - lastStatusSentAt >= 1 else { return }
+        let line = statusLine()
+        guard line != lastStatus else { return }
+        lastStatus = line
+        lastStatusSentAt = monotonicSeconds()
+        notifier.send("STATUS=\(line)")
     }
 }
 
 func formatSeconds(_ seconds: Double) -> String {
     seconds < 10 ? "\(Double(Int(seconds * 100)) / 100)s" : "\(Int(seconds))s"
+}
+
+/// SIGTTIN rather than strsignal's "Stopped (tty input)": the names operators send.
+func signalName(_ signo: Int32) -> String {
+    let names: [Int32: String] = [
+        SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGHUP: "SIGHUP", SIGTTIN: "SIGTTIN",
+        SIGTTOU: "SIGTTOU", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2", SIGKILL: "SIGKILL", SIGSEGV: "SIGSEGV",
+        SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGILL: "SIGILL", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM",
+    ]
+    return names[signo] ?? String(cString: strsignal(signo))
+}
+
+private func wallClockMicroseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
 }

@@ -1,3 +1,5 @@
+import SystemSupport
+
 /// Paces restarts when workers die right after starting (database down, bad configuration): each early
 /// death doubles the wait before the next start, up to a cap, so the supervisor never spins in a fork loop.
 /// A worker that lived long enough resets the pace.

@@ -21,7 +21,7 @@ enum ExitStatus: Equatable, CustomStringConvertible {
     var description: String {
         switch self {
         case .exited(let code): "exited with status \(code)"
-        case .killed(let signo): "killed by signal \(signo) (\(String(cString: strsignal(signo))))"
+        case .killed(let signo): "killed by signal \(signo) (\(signalName(signo)))"
         }
     }
 }

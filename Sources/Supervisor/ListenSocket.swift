@@ -10,6 +10,8 @@ import SystemSupport
 public final class ListenSocket {
     public let fd: Int32
     public let address: ListenAddress
+    /// False for a socket systemd passed in: its file is systemd's to keep, so a restart loses nothing queued.
+    private let removesFileOnClose: Bool
 
     /// Long enough that a burst of nginx connections waits for a free worker instead of being refused.
     public static let backlog: Int32 = 1024
@@ -18,6 +20,7 @@ public final class ListenSocket {
     /// the web server's group can connect; a stale socket file left by a crash is replaced.
     public init(address: ListenAddress, group: String?) throws(SystemError) {
         self.address = address
+        self.removesFileOnClose = true
         switch address {
         case .unix(let path):
             fd = try Self.bindUnix(path: path, group: group)
@@ -26,9 +29,56 @@ public final class ListenSocket {
         }
     }
 
+    /// Takes over the listening socket systemd passed (socket activation: `LISTEN_PID` is this process and
+    /// `LISTEN_FDS` ≥ 1, the first socket being fd 3), or returns nil when there is none.
+    public init?(inheritedFrom environment: (String) -> String?) throws(SystemError) {
+        guard let listenPID = environment("LISTEN_PID").flatMap({ pid_t($0) }), listenPID == getpid(),
+              let count = environment("LISTEN_FDS").flatMap({ Int($0) }), count >= 1 else {
+            return nil
+        }
+        let fd: Int32 = 3
+        var accepting: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0, accepting != 0 else {
+            throw SystemError("LISTEN_FDS: fd 3 is not a listening socket", code: ENOTSOCK)
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        self.fd = fd
+        self.address = Self.localAddress(of: fd)
+        self.removesFileOnClose = false
+    }
+
     deinit {
         close(fd)
-        if case .unix(let path) = address { unlink(path) }
+        if removesFileOnClose, case .unix(let path) = address { unlink(path) }
+    }
+
+    private static func localAddress(of fd: Int32) -> ListenAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { return .unix(path: "(inherited)") }
+        switch Int32(storage.ss_family) {
+        case AF_UNIX:
+            let path = withUnsafeBytes(of: &storage) { raw in
+                String(decoding: raw.dropFirst(MemoryLayout<sa_family_t>.size).prefix { $0 != 0 }, as: UTF8.self)
+            }
+            return .unix(path: path)
+        case AF_INET, AF_INET6:
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            var service = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+            let code = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    getnameinfo($0, length, &host, socklen_t(host.count), &service, socklen_t(service.count), NI_NUMERICHOST | NI_NUMERICSERV)
+                }
+            }
+            guard code == 0 else { return .unix(path: "(inherited)") }
+            return .tcp(host: String(cString: host), port: UInt16(String(cString: service)) ?? 0)
+        default:
+            return .unix(path: "(inherited)")
+        }
     }
 
     private static func bindUnix(path: String, group: String?) throws(SystemError) -> Int32 {

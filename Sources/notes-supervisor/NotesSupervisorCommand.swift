@@ -15,8 +15,12 @@ struct NotesSupervisorCommand: ParsableCommand {
         abstract: "Runs a pool of notes-worker FastCGI processes on one listening socket.",
         discussion: """
             Signals: TERM or INT stops gracefully (workers finish their request, then exit; any still \
-            running after --graceful-timeout are killed). A worker that dies is replaced.
-            Workers inherit the environment, DATABASE_URL included.
+            running after --graceful-timeout are killed); QUIT kills the workers at once; HUP starts a new \
+            generation of workers from the binary on disk and retires the old one once the new one accepts; \
+            TTIN and TTOU add or remove a worker; USR1 reopens --log-file. A worker that dies is replaced.
+            Workers inherit the environment, DATABASE_URL included, plus --env-file.
+            With LISTEN_FDS (systemd socket activation) the inherited socket is used instead of --listen.
+            With NOTIFY_SOCKET, readiness, reloads, stops and a status line are reported to systemd.
             """
     )
 
@@ -40,9 +44,28 @@ struct NotesSupervisorCommand: ParsableCommand {
     @Option(help: "Group given to the unix socket (mode 0660), e.g. the web server's group.")
     var socketGroup: String?
 
+    @Option(help: "Seconds a worker may spend on one request before it is killed and replaced (0: no limit).")
+    var timeout: Double = 30
+
+    @Option(help: "Requests after which a worker retires and is replaced (0: never).")
+    var maxRequests: Int = 0
+
+    @Option(help: "Up to this many more requests, at random per worker, so workers do not all retire at once.")
+    var maxRequestsJitter: Int = 0
+
+    @Option(help: "Append logs (the supervisor's and the workers') to this file instead of stderr; USR1 reopens it.")
+    var logFile: String?
+
+    @Option(help: "KEY=VALUE lines added to the workers' environment, read again on every HUP.")
+    var envFile: String?
+
     func validate() throws {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
+        if timeout < 0 { throw ValidationError("--timeout must not be negative") }
+        if maxRequests < 0 || maxRequestsJitter < 0 {
+            throw ValidationError("--max-requests and --max-requests-jitter must not be negative")
+        }
     }
 
     func run() throws {
@@ -53,7 +76,12 @@ struct NotesSupervisorCommand: ParsableCommand {
             workers: workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             workerBinary: workerBinary ?? Self.siblingWorkerBinary(),
             gracefulTimeout: gracefulTimeout,
-            socketGroup: socketGroup
+            socketGroup: socketGroup,
+            requestTimeout: timeout > 0 ? timeout : nil,
+            maxRequests: maxRequests,
+            maxRequestsJitter: maxRequestsJitter,
+            logFile: logFile,
+            environmentFile: envFile
         )
         do {
             try Arbiter(configuration: configuration, logger: logger).run()

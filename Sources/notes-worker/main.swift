@@ -7,35 +7,59 @@ import FastCGIResponder
 import Logging
 import NotesAPI
 import NotesStore
+import Scoreboard
 import ServiceLog
 import SystemSupport
 
 /// Requests larger than this are refused with 413, as nginx's `client_max_body_size 1m` does.
 let maxBodyBytes = 1 << 20
 
-let usage = """
-    usage: notes-worker [serve]   answer FastCGI requests on the listening socket given as fd 0
-           notes-worker migrate   apply pending schema migrations and exit
-    The database comes from DATABASE_URL (a libpq URI or key=value string), else libpq's PG* variables.
-    """
-
 bootstrapLogging(program: "notes-worker")
 let logger = Logger(label: "notes-worker")
 
-/// Serves until SIGTERM or SIGINT. The database connection and the responder live in this function's
-/// scope, so the connection is closed (PQfinish) before the process exits.
-func serve() -> Int32 {
+/// Serves until SIGTERM or SIGINT, or until the worker retires itself (request limit, a request that ran
+/// out of time). The database connection, the responder and the scoreboard live in this function's scope,
+/// so the connection is closed (PQfinish) before the process exits.
+func serve(_ options: WorkerOptions) -> Int32 {
     do {
+        if let logFile = options.logFile { try redirectStderr(toFile: logFile) }
         // Installed before libfcgi initialises, so libfcgi keeps its hands off SIGTERM and SIGUSR1.
         let signals = try SignalPipe(signals: [SIGTERM, SIGINT, SIGUSR1])
         ignoreBrokenPipeSignal()
         let responder = try FastCGIResponder(listenFD: 0, maxBodyBytes: maxBodyBytes)
-        let settings = ConnectionSettings.fromEnvironment(applicationName: "notes-worker-\(getpid())")
+        let scoreboard = try options.scoreboardFD.map { fd throws(SystemError) in try Scoreboard.attach(fd: fd) }
+        let slot = options.slot.flatMap { index in scoreboard?.writer(slot: index) }
+        let settings = ConnectionSettings.fromEnvironment(
+            applicationName: "notes-worker-\(getpid())", statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
         let database = try Database(
             settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
-        let application = NotesApplication(database: database, logger: logger)
-        logger.debug("accepting requests")
-        try responder.serve(until: signals, stopSignals: [SIGTERM, SIGINT]) { application.respond(to: $0) }
+        let application = NotesApplication(database: database, scoreboard: scoreboard, logger: logger)
+        let requestLimit = options.requestLimit()
+        var served = 0
+
+        slot?.ready(pid: getpid(), generation: options.generation)
+        try responder.serve(signals: signals, onSignal: { signo in
+            guard signo == SIGUSR1 else { return .stop }
+            if let logFile = options.logFile {
+                do { try redirectStderr(toFile: logFile) } catch { logger.error("\(error)") }
+            }
+            return .keepServing
+        }, handler: { request in
+            slot?.requestStarted(method: request.method, path: request.rawPath)
+            let response = application.respond(to: request)
+            slot?.requestFinished()
+            served += 1
+            if database.takeStatementTimeout() {
+                // The request outlived its budget; like a worker the watchdog kills, this one is replaced.
+                slot?.retiring(.requestTimeout)
+                return (response, .stop)
+            }
+            if let requestLimit, served >= requestLimit {
+                slot?.retiring(.maxRequests)
+                return (response, .stop)
+            }
+            return (response, .keepServing)
+        })
         return 0
     } catch {
         logger.error("\(error)")
@@ -60,15 +84,16 @@ func migrate() -> Int32 {
     }
 }
 
-switch CommandLine.arguments.dropFirst().first {
-case nil, "serve":
-    exit(serve())
-case "migrate":
-    exit(migrate())
-case "-h", "--help", "help":
-    print(usage)
-    exit(0)
-default:
-    logger.error("unknown command '\(CommandLine.arguments[1])'\n\(usage)")
+do {
+    let options = try WorkerOptions.parse(Array(CommandLine.arguments.dropFirst()))
+    switch options.command {
+    case .serve: exit(serve(options))
+    case .migrate: exit(migrate())
+    case .help:
+        print(WorkerOptions.usage)
+        exit(0)
+    }
+} catch {
+    logger.error("\(error)\n\(WorkerOptions.usage)")
     exit(2)
 }

@@ -33,3 +33,22 @@ import Testing
             == #"{"detail":[{"type":"greater_than_equal","loc":["query","skip"],"msg":"Input should be greater than or equal to 0","input":"-1","ctx":{"ge":0}}]}"#)
     }
 }
+
+@Suite struct StatusFormattingTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00.000000Z"),
+        (1_795_321_573_239_944, "2026-11-22T04:26:13.239944Z"),
+        (951_782_400_000_001, "2000-02-29T00:00:00.000001Z"),
+        (-1, "1969-12-31T23:59:59.999999Z"),
+    ])
+    func formatsRFC3339(microseconds: Int64, expected: String) {
+        #expect(rfc3339(unixMicroseconds: microseconds) == expected)
+    }
+
+    @Test func writesMillisecondsWithThreeDecimals() {
+        var writer = JSONWriter()
+        writer.milliseconds(0.0012345)
+        writer.milliseconds(2.5)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == "1.2352500.000")
+    }
+}

@@ -13,6 +13,9 @@ enum ErrorResponses {
         case StoreError.unavailable(let reason):
             logger.warning("database unavailable during \(request.method) \(request.rawPath): \(reason)")
             return detail(.serviceUnavailable, "Database unavailable", headers: [("Retry-After", "1")])
+        case StoreError.timedOut(let statement):
+            logger.warning("\(request.method) \(request.rawPath) ran out of time in statement \(statement)")
+            return detail(.serviceUnavailable, "Request timed out")
         default:
             logger.error("\(request.method) \(request.rawPath) failed: \(error)")
             return detail(.internalServerError, "Internal Server Error")

@@ -38,6 +38,11 @@ public struct JSONWriter {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// Writes a number literal as given; `literal` must be valid JSON number text.
+    public mutating func number(_ literal: String) {
+        bytes.append(contentsOf: literal.utf8)
+    }
+
     public mutating func bool(_ value: Bool) {
         value ? raw("true") : raw("false")
     }
@@ -76,7 +81,7 @@ public struct JSONWriter {
         switch value {
         case .null: raw("null")
         case .bool(let flag): bool(flag)
-        case .number(let literal): bytes.append(contentsOf: literal.utf8)
+        case .number(let literal): number(literal)
         case .string(let text): string(text)
         case .array(let elements): array(elements) { $0.value($1) }
         case .object(let object):

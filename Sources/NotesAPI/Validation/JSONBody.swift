@@ -1,4 +1,5 @@
 import HTTPMessages
+import SystemSupport
 
 /// Turns a request's body into a JSON object, or into the error FastAPI would give for it.
 enum JSONBody {
@@ -87,13 +88,5 @@ struct FieldReader {
             return nil
         }
         return value
-    }
-}
-
-extension Substring {
-    func trimmingWhitespace() -> Substring {
-        let start = firstIndex { !$0.isWhitespace } ?? endIndex
-        let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
-        return self[start..<end]
     }
 }

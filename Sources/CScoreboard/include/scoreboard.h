@@ -1,0 +1,95 @@
+#ifndef NOTES_SCOREBOARD_H
+#define NOTES_SCOREBOARD_H
+
+// The layout of the scoreboard the supervisor shares with its workers (one memory mapping, inherited as a file
+// descriptor). It is defined in C so that both sides agree on it byte for byte, and so that the seqlock below can
+// use C11 atomics on memory that lives outside Swift's ownership model.
+
+#include <stdint.h>
+
+#define NOTES_SCOREBOARD_MAGIC 0x4e4f5445u /* "NOTE" */
+#define NOTES_SCOREBOARD_SLOTS 512
+#define NOTES_METHOD_BYTES 16
+#define NOTES_PATH_BYTES 256
+#define NOTES_LISTEN_BYTES 128
+
+enum notes_worker_state {
+    NOTES_STATE_FREE = 0,
+    NOTES_STATE_STARTING = 1,
+    NOTES_STATE_IDLE = 2,
+    NOTES_STATE_BUSY = 3,
+    NOTES_STATE_RETIRING = 4,
+};
+
+enum notes_exit_reason {
+    NOTES_EXIT_NONE = 0,
+    NOTES_EXIT_MAX_REQUESTS = 1,
+    NOTES_EXIT_REQUEST_TIMEOUT = 2,
+};
+
+enum notes_restart_cause {
+    NOTES_RESTART_CRASHED = 0,
+    NOTES_RESTART_TIMEOUT = 1,
+    NOTES_RESTART_MAX_REQUESTS = 2,
+    NOTES_RESTART_RELOAD = 3,
+    NOTES_RESTART_SCALED_DOWN = 4,
+    NOTES_RESTART_CAUSES = 5,
+};
+
+/// One worker's row, written only by that worker (and cleared by the supervisor while no worker owns it).
+typedef struct {
+    uint32_t sequence; /* odd while the worker is writing: readers retry */
+    int32_t pid;
+    uint32_t generation;
+    uint32_t state;
+    uint32_t exit_reason;
+    uint32_t reserved;
+    uint64_t requests;
+    uint64_t request_started_ns; /* CLOCK_MONOTONIC */
+    uint64_t last_request_ns;    /* duration of the last finished request */
+    char method[NOTES_METHOD_BYTES];
+    char path[NOTES_PATH_BYTES];
+} notes_worker_slot;
+
+/// The supervisor's part, written only by the supervisor.
+typedef struct {
+    uint32_t magic;
+    int32_t supervisor_pid;
+    uint32_t generation;
+    uint32_t target_workers;
+    int64_t started_at_unix_us;
+    uint64_t retired_requests; /* requests served by workers that are gone */
+    uint64_t restarts[NOTES_RESTART_CAUSES];
+    char listen[NOTES_LISTEN_BYTES];
+    notes_worker_slot slots[NOTES_SCOREBOARD_SLOTS];
+} notes_scoreboard;
+
+static inline void notes_slot_begin_write(notes_worker_slot *slot) {
+    __atomic_fetch_add(&slot->sequence, 1, __ATOMIC_ACQ_REL);
+}
+
+static inline void notes_slot_end_write(notes_worker_slot *slot) {
+    __atomic_fetch_add(&slot->sequence, 1, __ATOMIC_RELEASE);
+}
+
+/// Copies a consistent snapshot of a slot, retrying while a writer is in the middle of an update.
+/// Gives up after a bounded number of tries (a writer killed mid-update leaves an odd sequence forever).
+static inline void notes_slot_read(const notes_worker_slot *slot, notes_worker_slot *copy) {
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        uint32_t before = __atomic_load_n(&slot->sequence, __ATOMIC_ACQUIRE);
+        __builtin_memcpy(copy, (const void *)slot, sizeof *copy);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        uint32_t after = __atomic_load_n(&slot->sequence, __ATOMIC_RELAXED);
+        if (before == after && (before & 1u) == 0) return;
+    }
+}
+
+static inline void notes_counter_add(uint64_t *counter, uint64_t amount) {
+    __atomic_fetch_add(counter, amount, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t notes_counter_load(const uint64_t *counter) {
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+#endif

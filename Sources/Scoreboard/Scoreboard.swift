@@ -1,0 +1,225 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CScoreboard
+import SystemSupport
+
+/// The memory the supervisor shares with its workers: a header the supervisor writes (its pid, start time,
+/// generation, restart counters) and one slot per worker that only that worker writes (state, requests,
+/// the request in hand). Nothing in it is HTTP- or notes-specific: method and path are opaque labels.
+///
+/// Sole owner of the mapping and of its file descriptor, which workers inherit; both go when this goes.
+public final class Scoreboard {
+    public let fd: Int32
+    private let board: UnsafeMutablePointer<notes_scoreboard>
+
+    public static var capacity: Int { Int(NOTES_SCOREBOARD_SLOTS) }
+
+    private init(fd: Int32, board: UnsafeMutablePointer<notes_scoreboard>) {
+        self.fd = fd
+        self.board = board
+    }
+
+    deinit {
+        munmap(board, MemoryLayout<notes_scoreboard>.size)
+        close(fd)
+    }
+
+    /// A new, zeroed scoreboard (supervisor). The shared-memory object is unlinked at once: it lives only as
+    /// long as a process holds its descriptor, so a crash leaves nothing behind in /dev/shm.
+    public static func create() throws(SystemError) -> Scoreboard {
+        let name = "/notes-scoreboard-\(getpid())-\(monotonicNanoseconds())"
+        let fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemError("shm_open \(name)") }
+        shm_unlink(name)
+        guard ftruncate(fd, off_t(MemoryLayout<notes_scoreboard>.size)) == 0 else {
+            let error = SystemError("ftruncate scoreboard")
+            close(fd)
+            throw error
+        }
+        let scoreboard = try map(fd)
+        scoreboard.board.pointee.magic = NOTES_SCOREBOARD_MAGIC
+        return scoreboard
+    }
+
+    /// The supervisor's scoreboard, inherited as `fd` (worker).
+    public static func attach(fd: Int32) throws(SystemError) -> Scoreboard {
+        var status = stat()
+        guard fstat(fd, &status) == 0, Int(status.st_size) >= MemoryLayout<notes_scoreboard>.size else {
+            throw SystemError("scoreboard fd \(fd) is not a scoreboard", code: EINVAL)
+        }
+        let scoreboard = try map(fd)
+        guard scoreboard.board.pointee.magic == NOTES_SCOREBOARD_MAGIC else {
+            throw SystemError("scoreboard fd \(fd) is not a scoreboard", code: EINVAL)
+        }
+        return scoreboard
+    }
+
+    private static func map(_ fd: Int32) throws(SystemError) -> Scoreboard {
+        guard let memory = mmap(nil, MemoryLayout<notes_scoreboard>.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0),
+              memory != MAP_FAILED else {
+            let error = SystemError("mmap scoreboard")
+            close(fd)
+            throw error
+        }
+        return Scoreboard(fd: fd, board: memory.bindMemory(to: notes_scoreboard.self, capacity: 1))
+    }
+
+    // MARK: the supervisor's header
+
+    public func publishSupervisor(pid: pid_t, startedAtUnixMicroseconds: Int64, listen: String) {
+        board.pointee.supervisor_pid = pid
+        board.pointee.started_at_unix_us = startedAtUnixMicroseconds
+        withUnsafeMutableBytes(of: &board.pointee.listen) { copyCString(listen, into: $0) }
+    }
+
+    public func publish(generation: Int, targetWorkers: Int) {
+        board.pointee.generation = UInt32(generation)
+        board.pointee.target_workers = UInt32(targetWorkers)
+    }
+
+    public func countRestart(_ cause: RestartCause) {
+        withUnsafeMutablePointer(to: &board.pointee.restarts) {
+            $0.withMemoryRebound(to: UInt64.self, capacity: RestartCause.allCases.count) {
+                notes_counter_add($0 + cause.index, 1)
+            }
+        }
+    }
+
+    public var header: Header {
+        let restarts = withUnsafePointer(to: &board.pointee.restarts) {
+            $0.withMemoryRebound(to: UInt64.self, capacity: RestartCause.allCases.count) { counters in
+                Dictionary(uniqueKeysWithValues: RestartCause.allCases.map { ($0, notes_counter_load(counters + $0.index)) })
+            }
+        }
+        return Header(
+            supervisorPID: board.pointee.supervisor_pid,
+            startedAtUnixMicroseconds: board.pointee.started_at_unix_us,
+            generation: Int(board.pointee.generation),
+            targetWorkers: Int(board.pointee.target_workers),
+            listen: withUnsafeBytes(of: board.pointee.listen) { stringFromCBytes($0) },
+            retiredRequests: notes_counter_load(&board.pointee.retired_requests),
+            restarts: restarts
+        )
+    }
+
+    // MARK: slots
+
+    /// Prepares slot `index` for a worker about to start (supervisor).
+    public func prepareSlot(_ index: Int, generation: Int) {
+        withSlot(index) { slot in
+            notes_slot_begin_write(slot)
+            let sequence = slot.pointee.sequence
+            slot.pointee = notes_worker_slot()
+            slot.pointee.sequence = sequence
+            slot.pointee.generation = UInt32(generation)
+            slot.pointee.state = NOTES_STATE_STARTING.rawValue
+            notes_slot_end_write(slot)
+        }
+    }
+
+    /// Empties slot `index` once its worker is gone, counting what it served (supervisor).
+    public func releaseSlot(_ index: Int) {
+        let served = slot(index).requests
+        notes_counter_add(&board.pointee.retired_requests, served)
+        withSlot(index) { slot in
+            notes_slot_begin_write(slot)
+            slot.pointee.state = NOTES_STATE_FREE.rawValue
+            slot.pointee.pid = 0
+            notes_slot_end_write(slot)
+        }
+    }
+
+    public func slot(_ index: Int) -> WorkerSlot {
+        var copy = notes_worker_slot()
+        withSlot(index) { notes_slot_read($0, &copy) }
+        return WorkerSlot(copy)
+    }
+
+    /// Every slot that belongs to a worker.
+    public var occupiedSlots: [WorkerSlot] {
+        (0..<Self.capacity).map(slot).filter { $0.state != .free }
+    }
+
+    /// Requests accepted by all workers since the supervisor started.
+    public var acceptedRequests: UInt64 {
+        header.retiredRequests + occupiedSlots.reduce(0) { $0 + $1.requests }
+    }
+
+    /// The writer for one slot (worker).
+    public func writer(slot index: Int) -> SlotWriter {
+        precondition((0..<Self.capacity).contains(index), "slot \(index) out of range")
+        return SlotWriter(scoreboard: self, slot: withSlot(index) { $0 })
+    }
+
+    private func withSlot<T>(_ index: Int, _ body: (UnsafeMutablePointer<notes_worker_slot>) -> T) -> T {
+        withUnsafeMutablePointer(to: &board.pointee.slots) {
+            $0.withMemoryRebound(to: notes_worker_slot.self, capacity: Self.capacity) { body($0 + index) }
+        }
+    }
+}
+
+/// What a worker writes about itself. It keeps the scoreboard alive as long as it is used.
+public struct SlotWriter {
+    let scoreboard: Scoreboard
+    let slot: UnsafeMutablePointer<notes_worker_slot>
+
+    private func update(_ change: (inout notes_worker_slot) -> Void) {
+        notes_slot_begin_write(slot)
+        change(&slot.pointee)
+        notes_slot_end_write(slot)
+    }
+
+    public func ready(pid: pid_t, generation: Int) {
+        update {
+            $0.pid = pid
+            $0.generation = UInt32(generation)
+            $0.state = NOTES_STATE_IDLE.rawValue
+        }
+    }
+
+    public func requestStarted(method: String, path: String) {
+        let now = monotonicNanoseconds()
+        update { slot in
+            slot.state = NOTES_STATE_BUSY.rawValue
+            slot.request_started_ns = now
+            withUnsafeMutableBytes(of: &slot.method) { copyCString(method, into: $0) }
+            withUnsafeMutableBytes(of: &slot.path) { copyCString(path, into: $0) }
+        }
+    }
+
+    public func requestFinished() {
+        let now = monotonicNanoseconds()
+        update { slot in
+            slot.state = NOTES_STATE_IDLE.rawValue
+            slot.requests += 1
+            slot.last_request_ns = now - slot.request_started_ns
+        }
+    }
+
+    /// The worker is leaving on its own; the supervisor reads the reason when it reaps it.
+    public func retiring(_ reason: ExitReason) {
+        update {
+            $0.state = NOTES_STATE_RETIRING.rawValue
+            $0.exit_reason = reason.rawValue
+        }
+    }
+}
+
+/// Copies `text` into a fixed C buffer, truncated on a character boundary and always NUL-terminated.
+private func copyCString(_ text: String, into buffer: UnsafeMutableRawBufferPointer) {
+    var length = 0
+    for scalar in text.unicodeScalars {
+        let width = UTF8.width(scalar)
+        if length + width > buffer.count - 1 { break }
+        length += width
+    }
+    buffer.copyBytes(from: text.utf8.prefix(length))
+    buffer[length] = 0
+}
+
+private func stringFromCBytes(_ buffer: UnsafeRawBufferPointer) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+}

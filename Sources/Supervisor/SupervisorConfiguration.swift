@@ -1,0 +1,42 @@
+public struct SupervisorConfiguration: Sendable {
+    public var listen: ListenAddress
+    public var workers: Int
+    public var workerBinary: String
+    /// How long workers may take to finish their requests when they are asked to stop, before SIGKILL.
+    public var gracefulTimeout: Double
+    public var socketGroup: String?
+    /// A worker busy on one request longer than this is killed; nil: no limit.
+    public var requestTimeout: Double?
+    /// A worker retires after this many requests plus up to `maxRequestsJitter`; 0: never.
+    public var maxRequests: Int
+    public var maxRequestsJitter: Int
+    /// Logs go to this file instead of stderr; SIGUSR1 reopens it.
+    public var logFile: String?
+    /// `KEY=VALUE` lines for the workers' environment, read again on every reload.
+    public var environmentFile: String?
+
+    public init(
+        listen: ListenAddress, workers: Int, workerBinary: String, gracefulTimeout: Double, socketGroup: String?,
+        requestTimeout: Double?, maxRequests: Int, maxRequestsJitter: Int, logFile: String?, environmentFile: String?
+    ) {
+        self.listen = listen
+        self.workers = workers
+        self.workerBinary = workerBinary
+        self.gracefulTimeout = gracefulTimeout
+        self.socketGroup = socketGroup
+        self.requestTimeout = requestTimeout
+        self.maxRequests = maxRequests
+        self.maxRequestsJitter = maxRequestsJitter
+        self.logFile = logFile
+        self.environmentFile = environmentFile
+    }
+
+    /// The flags every worker is started with.
+    var workerArguments: [String] {
+        var arguments: [String] = []
+        if let requestTimeout { arguments += ["--timeout", String(requestTimeout)] }
+        if maxRequests > 0 { arguments += ["--max-requests", String(maxRequests), "--max-requests-jitter", String(maxRequestsJitter)] }
+        if let logFile { arguments += ["--log-file", logFile] }
+        return arguments
+    }
+}

@@ -1,0 +1,117 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Scoreboard
+import SystemSupport
+import Testing
+@testable import Supervisor
+
+@Suite struct ListenAddressTests {
+    @Test(arguments: [
+        ("unix:/run/notes/notes.sock", ListenAddress.unix(path: "/run/notes/notes.sock")),
+        ("127.0.0.1:9000", .tcp(host: "127.0.0.1", port: 9000)),
+        ("[::1]:9000", .tcp(host: "::1", port: 9000)),
+        ("localhost:1", .tcp(host: "localhost", port: 1)),
+    ])
+    func parses(text: String, expected: ListenAddress) {
+        #expect(ListenAddress(parsing: text) == expected)
+        #expect(ListenAddress(parsing: expected.description) == expected)
+    }
+
+    @Test(arguments: ["unix:relative.sock", "unix:", "9000", ":9000", "host:0", "host:70000", "host:x",
+                      "unix:/" + String(repeating: "a", count: 120)])
+    func refuses(text: String) {
+        #expect(ListenAddress(parsing: text) == nil)
+    }
+}
+
+@Suite struct ExitStatusTests {
+    @Test func decodesWaitStatus() {
+        #expect(ExitStatus(waitStatus: 0) == .exited(0))
+        #expect(ExitStatus(waitStatus: 3 << 8) == .exited(3))
+        #expect(ExitStatus(waitStatus: 9) == .killed(signal: 9))
+        #expect(ExitStatus(waitStatus: 9).description == "killed by signal 9 (SIGKILL)")
+        #expect(ExitStatus(waitStatus: 1 << 8).description == "exited with status 1")
+    }
+}
+
+@Suite struct CrashBackoffTests {
+    @Test func doublesUpToTheCapAndResetsAfterAHealthyLife() {
+        let backoff = CrashBackoff()
+        var delays: [Double] = []
+        for _ in 0..<8 { delays.append(backoff.recordExit(lifetime: 0.1)!) }
+        #expect(delays == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0])
+        #expect(!backoff.mayStart())
+        #expect(backoff.recordExit(lifetime: 60) == nil)
+        #expect(backoff.recordExit(lifetime: 0.1) == 0.1)
+    }
+}
+
+@Suite struct WorkerEnvironmentTests {
+    private func file(_ text: String) -> String {
+        var template = Array("/tmp/notes-env-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        let path = String(cString: template)
+        _ = text.utf8CString.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+        return path
+    }
+
+    @Test func dropsSupervisorOnlyVariablesAndAppliesTheFile() throws {
+        let path = file("""
+            # comment
+            DATABASE_URL="postgresql://db/notes"
+
+            EXTRA = 'quoted value'
+            PLAIN=a=b
+            """)
+        defer { unlink(path) }
+        let environment = try WorkerEnvironment(
+            inheriting: ["PATH=/bin", "NOTIFY_SOCKET=/run/x", "LISTEN_FDS=1", "LISTEN_PID=7", "DATABASE_URL=old"], file: path)
+        #expect(environment.entries == ["PATH=/bin", "DATABASE_URL=postgresql://db/notes", "EXTRA=quoted value", "PLAIN=a=b"])
+    }
+
+    @Test func refusesLinesThatAreNotAssignments() {
+        let path = file("DATABASE_URL=x\nnot an assignment\n")
+        defer { unlink(path) }
+        #expect(throws: SystemError.self) { try WorkerEnvironment(inheriting: [], file: path) }
+        #expect(throws: SystemError.self) { try WorkerEnvironment(inheriting: [], file: "/nonexistent/notes.env") }
+    }
+}
+
+@Suite struct ScoreboardTests {
+    @Test func workersWriteAndTheSupervisorReadsBack() throws {
+        let scoreboard = try Scoreboard.create()
+        scoreboard.publishSupervisor(pid: 42, startedAtUnixMicroseconds: 1_000_000, listen: "unix:/run/notes/notes.sock")
+        scoreboard.publish(generation: 3, targetWorkers: 2)
+        scoreboard.prepareSlot(1, generation: 3)
+        #expect(scoreboard.slot(1).state == .starting)
+
+        let worker = scoreboard.writer(slot: 1)
+        worker.ready(pid: 1234, generation: 3)
+        worker.requestStarted(method: "PUT", path: "/notes/" + String(repeating: "é", count: 300))
+        let busy = scoreboard.slot(1)
+        #expect(busy.state == .busy)
+        #expect(busy.currentRequest?.method == "PUT")
+        #expect(busy.currentRequest?.path.utf8.count ?? 0 <= 255)
+        #expect(busy.currentRequest?.path.hasSuffix("é") == true)
+        worker.requestFinished()
+        worker.retiring(.maxRequests)
+
+        let done = scoreboard.slot(1)
+        #expect(done.requests == 1 && done.exitReason == .maxRequests && done.currentRequest == nil)
+        #expect(scoreboard.occupiedSlots.map(\.pid) == [1234])
+        scoreboard.countRestart(.maxRequests)
+        scoreboard.releaseSlot(1)
+        #expect(scoreboard.occupiedSlots.isEmpty)
+        #expect(scoreboard.acceptedRequests == 1)
+        let header = scoreboard.header
+        #expect(header.supervisorPID == 42 && header.generation == 3 && header.targetWorkers == 2)
+        #expect(header.listen == "unix:/run/notes/notes.sock")
+        #expect(header.restarts[.maxRequests] == 1 && header.restarts[.crashed] == 0)
+    }
+
+    @Test func attachRefusesWhatIsNotAScoreboard() {
+        #expect(throws: SystemError.self) { try Scoreboard.attach(fd: 0) }
+    }
+}
