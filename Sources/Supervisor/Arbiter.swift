@@ -34,8 +34,15 @@ public final class Arbiter {
 
     private var workers: [pid_t: Worker] = [:]
     private var targetWorkers: Int
+    /// The generation new workers start in; during a reload, the one being started.
     private var generation = 1
-    private var reloading = false
+    /// The highest generation number used so far: an abandoned reload's number is not used again.
+    private var latestGeneration = 1
+    /// During a reload: the generation that serves until the new one accepts, and how often new workers
+    /// died at start.
+    private var reload: (previousGeneration: Int, failures: Int)?
+    /// After this many early deaths of new workers, a reload is abandoned and the old generation kept.
+    static let reloadFailureLimit = 5
     private var announcedReady = false
     private var stopping = false
     /// Workers that died and have not been replaced yet, for the log line of their replacement.
@@ -114,7 +121,7 @@ public final class Arbiter {
                 kill(pid, SIGKILL)
             }
         case SIGHUP where !stopping:
-            reload()
+            startReload()
         case SIGTTIN where !stopping:
             targetWorkers += 1
             scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
@@ -139,15 +146,16 @@ public final class Arbiter {
 
     /// Starts a new generation from the worker binary as it is on disk now, with the environment file read
     /// again; the old generation is retired once every new worker accepts (`finishReloadOrStartWhenReady`).
-    private func reload() {
+    private func startReload() {
         notifier?.send("RELOADING=1", "MONOTONIC_USEC=\(monotonicNanoseconds() / 1000)")
         do {
             environment = try WorkerEnvironment(inheriting: WorkerEnvironment.current, file: configuration.environmentFile)
         } catch {
             logger.error("reload: keeping the previous worker environment: \(error)")
         }
-        generation += 1
-        reloading = true
+        reload = (reload?.previousGeneration ?? generation, 0)
+        latestGeneration += 1
+        generation = latestGeneration
         scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
         logger.info("reloading: starting generation \(generation) (\(targetWorkers) workers)")
     }
@@ -232,17 +240,34 @@ public final class Arbiter {
             logger.warning("worker \(pid) \(exit) after \(formatSeconds(lifetime)); replacing it")
             if let delay = crashBackoff.recordExit(lifetime: lifetime) {
                 logger.warning("workers are dying at start: next start in \(formatSeconds(delay))")
+                if worker.generation == generation { countReloadFailure() }
             }
         }
+    }
+
+    /// New workers that cannot start (a broken build, a bad environment file) must not take the service down:
+    /// after a few tries the reload is given up and the generation that was serving goes on serving.
+    private func countReloadFailure() {
+        guard let current = reload else { return }
+        reload?.failures += 1
+        guard current.failures + 1 >= Self.reloadFailureLimit else { return }
+        logger.error(
+            "reload abandoned: workers of generation \(generation) keep dying at start; generation \(current.previousGeneration) keeps serving")
+        let failed = generation
+        generation = current.previousGeneration
+        reload = nil
+        awaitingReplacement.removeAll()
+        for worker in workers.values where worker.generation == failed { retire(worker.pid, .reload) }
+        scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+        notifier?.send("READY=1", "STATUS=reload failed: \(statusLine())")
     }
 
     /// The watchdog: a worker busy on one request for longer than the timeout is killed.
     private func killHungWorkers() {
         guard let timeout = configuration.requestTimeout, timeout > 0 else { return }
-        let now = monotonicNanoseconds()
         for (pid, worker) in workers where !worker.sentKill {
             guard let request = scoreboard.slot(worker.slot).currentRequest else { continue }
-            let seconds = Double(now &- request.startedNanoseconds) / 1e9
+            let seconds = secondsSince(request.startedNanoseconds)
             guard seconds > timeout else { continue }
             logger.warning("worker \(pid) timed out after \(formatSeconds(seconds)) on \(request.method) \(request.path); killing it")
             workers[pid]?.timedOut = true
@@ -299,11 +324,11 @@ public final class Arbiter {
         let active = activeWorkers
         guard active.count == targetWorkers,
               active.allSatisfy({ scoreboard.slot($0.slot).state.isAccepting }) else { return }
-        if reloading {
-            let old = workers.values.filter { $0.generation < generation && $0.retirement == nil }
+        if reload != nil {
+            let old = workers.values.filter { $0.generation != generation && $0.retirement == nil }
             logger.info("reload complete: generation \(generation) accepting, retiring \(old.count) workers of earlier generations")
             for worker in old { retire(worker.pid, .reload) }
-            reloading = false
+            reload = nil
             notifier?.send("READY=1", "STATUS=\(statusLine())")
         } else if !announcedReady {
             logger.info("ready: \(active.count) workers accepting")

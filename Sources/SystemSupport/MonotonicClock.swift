@@ -15,3 +15,10 @@ public func monotonicNanoseconds() -> UInt64 {
 public func monotonicSeconds() -> Double {
     Double(monotonicNanoseconds()) / 1e9
 }
+
+/// Seconds from `start` (a `monotonicNanoseconds()` reading, possibly taken in another process) until now;
+/// never negative, even when `start` was read after the caller's own idea of now.
+public func secondsSince(_ start: UInt64) -> Double {
+    let now = monotonicNanoseconds()
+    return now > start ? Double(now - start) / 1e9 : 0
+}

@@ -40,13 +40,12 @@ struct PoolSnapshot {
     let acceptedRequests: UInt64
 
     init(_ scoreboard: Scoreboard) {
-        let now = monotonicNanoseconds()
         header = scoreboard.header
         let slots = scoreboard.occupiedSlots
         workers = slots.map { slot in
             Worker(
                 slot: slot,
-                currentDurationSeconds: slot.currentRequest.map { Double(now &- $0.startedNanoseconds) / 1e9 },
+                currentDurationSeconds: slot.currentRequest.map { secondsSince($0.startedNanoseconds) },
                 residentBytes: slot.pid > 0 ? residentSetBytes(of: slot.pid) : nil)
         }
         acceptedRequests = header.retiredRequests + slots.reduce(0) { $0 + $1.requests }
