@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Optional
@@ -114,3 +115,188 @@ def assert_validation(resp: Response, *expected: tuple, inputs: Optional[dict] =
         assert matching and matching[0]["input"] == value and type(matching[0]["input"]) is type(value), \
             f"expected input {value!r} at {loc}, got {matching}"
     return data["detail"]
+
+
+# ---------------------------------------------------------------------------------------------- /status
+
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+RESTART_CAUSES = ("crashed", "timeout", "max_requests", "reload", "scaled_down")
+WORKER_STATES = ("idle", "busy", "starting", "retiring")
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """An RFC 3339 timestamp (Z or a numeric offset) as an aware datetime."""
+    assert isinstance(value, str) and RFC3339.match(value), f"not an RFC 3339 timestamp: {value!r}"
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    base, frac, offset = text[:19], "", text[19:]
+    if offset.startswith("."):
+        frac, offset = offset[1:-6], offset[-6:]
+    ts = datetime.strptime(base + offset, "%Y-%m-%dT%H:%M:%S%z")
+    if frac:
+        ts += timedelta(microseconds=int((frac + "000000")[:6]))
+    return ts
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def assert_status(doc, *, pid: Optional[int] = None, listen: Optional[str] = None,
+                  workers: Optional[int] = None) -> dict:
+    """The /status JSON document of the issue 3 contract, internally consistent; returns it."""
+    assert isinstance(doc, dict), doc
+    for key in ("supervisor", "accepted_requests", "workers", "restarts", "worker_list"):
+        assert key in doc, f"/status lacks {key!r}: {doc}"
+    sup = doc["supervisor"]
+    for key in ("pid", "started_at", "listen", "generation", "target_workers"):
+        assert key in sup, f"/status supervisor lacks {key!r}: {sup}"
+    assert _is_int(sup["pid"]) and sup["pid"] > 0, sup
+    if pid is not None:
+        assert sup["pid"] == pid, f"supervisor pid {sup['pid']}, expected {pid}"
+    started = parse_rfc3339(sup["started_at"])
+    now = datetime.now(timezone.utc)
+    assert now - timedelta(hours=1) < started <= now + timedelta(seconds=5), \
+        f"started_at {sup['started_at']} is not a recent past moment (now {now})"
+    assert isinstance(sup["listen"], str) and sup["listen"], sup
+    if listen is not None:
+        assert sup["listen"] == listen, f"listen {sup['listen']!r}, expected {listen!r}"
+    assert _is_int(sup["generation"]) and sup["generation"] >= 1, sup
+    assert _is_int(sup["target_workers"]) and sup["target_workers"] >= 1, sup
+    if workers is not None:
+        assert sup["target_workers"] == workers, sup
+
+    assert _is_int(doc["accepted_requests"]) and doc["accepted_requests"] >= 0, doc
+
+    counts = doc["workers"]
+    for key in ("total", "idle", "busy"):
+        assert _is_int(counts.get(key)) and counts[key] >= 0, f"workers.{key}: {counts}"
+    assert counts["idle"] + counts["busy"] <= counts["total"], counts
+
+    restarts = doc["restarts"]
+    for key in ("total",) + RESTART_CAUSES:
+        assert _is_int(restarts.get(key)) and restarts[key] >= 0, f"restarts.{key}: {restarts}"
+    assert restarts["total"] == sum(restarts[c] for c in RESTART_CAUSES), f"restarts do not add up: {restarts}"
+
+    wl = doc["worker_list"]
+    assert isinstance(wl, list) and len(wl) == counts["total"], f"worker_list vs workers.total: {doc}"
+    for w in wl:
+        for key in ("pid", "generation", "state", "requests", "current_request", "last_request_ms", "rss_bytes"):
+            assert key in w, f"worker entry lacks {key!r}: {w}"
+        assert _is_int(w["pid"]) and w["pid"] > 0, w
+        assert _is_int(w["generation"]) and 1 <= w["generation"] <= sup["generation"], (w, sup)
+        assert w["state"] in WORKER_STATES, w
+        assert _is_int(w["requests"]) and w["requests"] >= 0, w
+        assert w["last_request_ms"] is None or (_is_number(w["last_request_ms"]) and w["last_request_ms"] >= 0), w
+        assert _is_int(w["rss_bytes"]) and w["rss_bytes"] > 0, w
+        cur = w["current_request"]
+        if w["state"] == "busy":
+            assert isinstance(cur, dict), f"a busy worker shows its current request: {w}"
+        if w["state"] == "idle":
+            assert cur is None, f"an idle worker has no current request: {w}"
+        if cur is not None:
+            assert isinstance(cur.get("method"), str) and cur["method"], w
+            assert isinstance(cur.get("path"), str) and cur["path"].startswith("/"), w
+            assert _is_number(cur.get("duration_ms")) and cur["duration_ms"] >= 0, w
+    assert len({w["pid"] for w in wl}) == len(wl), f"a pid listed twice: {wl}"
+    for state in ("idle", "busy"):
+        listed = sum(1 for w in wl if w["state"] == state)
+        assert counts[state] == listed, f"workers.{state} = {counts[state]} but {listed} listed as {state}: {doc}"
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------- Prometheus
+
+PROM_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+PROM_SAMPLE = re.compile(rf"^({PROM_NAME})(?:\{{(.*)\}})?[ \t]+(\S+)(?:[ \t]+-?\d+)?$")
+PROM_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\\n]|\\[\\"n])*)"\s*(?:,|$)')
+PROM_TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
+
+
+def _prom_value(text: str) -> float:
+    if text in ("+Inf", "Inf"):
+        return float("inf")
+    if text == "-Inf":
+        return float("-inf")
+    if text == "NaN":
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        raise AssertionError(f"not a Prometheus sample value: {text!r}")
+
+
+def _prom_labels(text: Optional[str], line: str) -> dict:
+    labels, pos = {}, 0
+    text = text or ""
+    while pos < len(text):
+        m = PROM_LABEL.match(text, pos)
+        assert m and m.end() > pos, f"bad label set in line {line!r}"
+        assert m.group(1) not in labels, f"label {m.group(1)} repeated in {line!r}"
+        labels[m.group(1)] = m.group(2).replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
+        pos = m.end()
+    return labels
+
+
+def parse_prometheus(text: str):
+    """Parse the Prometheus text exposition format (0.0.4) strictly enough to catch malformed output.
+
+    Returns (samples, types, helps): samples as [(name, labels, value)], types {family: type},
+    helps {family: text}. Every sample's family must have a # TYPE line before its first sample."""
+    assert text.endswith("\n"), "Prometheus text must end with a newline"
+    samples, types, helps, seen = [], {}, {}, set()
+    for line in text.split("\n")[:-1]:
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            parts = line.split(None, 3)
+            if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
+                name = parts[2]
+                assert re.fullmatch(PROM_NAME, name), f"bad metric name in {line!r}"
+                if parts[1] == "TYPE":
+                    assert len(parts) == 4 and parts[3] in PROM_TYPES, f"bad TYPE line {line!r}"
+                    assert name not in types, f"TYPE repeated for {name}"
+                    assert name not in seen, f"TYPE for {name} after its samples"
+                    types[name] = parts[3]
+                else:
+                    assert name not in helps, f"HELP repeated for {name}"
+                    helps[name] = parts[3] if len(parts) == 4 else ""
+            continue
+        m = PROM_SAMPLE.match(line)
+        assert m, f"not a Prometheus sample line: {line!r}"
+        name, labels, value = m.group(1), _prom_labels(m.group(2), line), _prom_value(m.group(3))
+        family = name
+        if family not in types:
+            for suffix in ("_bucket", "_sum", "_count"):
+                if name.endswith(suffix) and types.get(name[:-len(suffix)]) in ("histogram", "summary"):
+                    family = name[:-len(suffix)]
+        assert family in types, f"sample {name} has no # TYPE line before it"
+        seen.add(family)
+        samples.append((name, labels, value))
+    keys = [(n, tuple(sorted(l.items()))) for n, l, _ in samples]
+    assert len(keys) == len(set(keys)), "a sample (name and labels) appears twice"
+    return samples, types, helps
+
+
+# ---------------------------------------------------------------------------------------------- load
+
+
+NGINX_UNAVAILABLE = {"detail": "Service unavailable"}
+
+
+def assert_load_clean(report, diagnostics: str = "") -> None:
+    """Zero failed requests and zero connection errors."""
+    assert report.total > 0, "the load sent nothing"
+    assert not report.failures and not report.errors, f"{report.summary()}\n{diagnostics}"
+
+
+def assert_nginx_unavailable(result_or_response) -> None:
+    """nginx's own JSON 503 (no worker answered), not an HTML 502 or a worker's error."""
+    status = result_or_response.status
+    body = result_or_response.body
+    assert status == 503, f"expected nginx's 503, got {result_or_response!r}"
+    assert json.loads(body) == NGINX_UNAVAILABLE, f"expected nginx's JSON 503, got {result_or_response!r}"

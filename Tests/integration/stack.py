@@ -19,13 +19,16 @@ import grp
 import http.client
 import json
 import os
+import queue
 import re
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import uuid
@@ -46,15 +49,19 @@ GRACEFUL_TIMEOUT = 10
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.05,
-               what: str = "condition"):
-    """Poll ``predicate`` until it returns a truthy value (returned) or ``timeout`` seconds pass."""
+               what="condition"):
+    """Poll ``predicate`` until it returns a truthy value (returned) or ``timeout`` seconds pass.
+
+    ``what`` names the condition in the failure message; a callable is called only then (e.g. to show
+    a log as it is at the deadline, not as it was when the wait began)."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last value: {value!r})")
+            description = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {description} (last value: {value!r})")
         time.sleep(interval)
 
 
@@ -259,6 +266,12 @@ class Database:
             result[int(suffix) if suffix.isdigit() else -1] = int(backend)
         return result
 
+    def lock_waiters(self) -> list[str]:
+        """application_name of every backend of this database waiting on a lock (wait_event_type = 'Lock')."""
+        return [r[0] for r in self.cluster.query(
+            "SELECT coalesce(nullif(application_name, ''), '?') FROM pg_stat_activity "
+            f"WHERE datname = '{self.name}' AND wait_event_type = 'Lock'")]
+
     def worker_backend_names(self) -> list[str]:
         return [r[0] for r in self.cluster.query(
             "SELECT application_name FROM pg_stat_activity "
@@ -307,18 +320,32 @@ def migrate(bin_dir: Path, db_url: str, check: bool = True) -> subprocess.Comple
 
 
 class Supervisor:
-    """notes-supervisor on a unix socket (default) or a loopback TCP port, stderr in ``log_path``."""
+    """notes-supervisor on a unix socket (default) or a loopback TCP port, stderr in ``log_path``.
+
+    Options beyond the pool itself: ``extra_args`` (e.g. ``["--timeout", "2"]``), ``env`` (overrides of the
+    supervisor's environment, e.g. NOTIFY_SOCKET; None removes a variable), ``worker_binary``, ``log_file``
+    (``--log-file``; ``log()`` then reads both that file and stderr), ``graceful_timeout`` and
+    ``listen_socket``: a bound, listening unix socket handed over as fd 3 with LISTEN_FDS=1 and
+    LISTEN_PID=<the supervisor's pid>, as systemd's socket activation does (the socket stays ours)."""
 
     WORKER_STARTED = re.compile(r"worker (\d+) started")
 
-    def __init__(self, bin_dir: Path, db: Database, run_dir: Path, workers: int = 2, tcp: bool = False,
-                 extra_args: Iterable[str] = ()):
+    def __init__(self, bin_dir: Path, db: Optional[Database], run_dir: Path, workers: int = 2, tcp: bool = False,
+                 extra_args: Iterable[str] = (), env: Optional[dict] = None,
+                 worker_binary: Optional[Path] = None, log_file: Optional[Path] = None,
+                 graceful_timeout: float = GRACEFUL_TIMEOUT, listen_socket: Optional[socket.socket] = None):
         self.bin_dir = bin_dir
         self.db = db
         self.run_dir = make_dir(run_dir)
         self.workers = workers
         self.log_path = run_dir / "supervisor.log"
-        if tcp:
+        self.listen_socket = listen_socket
+        if listen_socket is not None:
+            self.port = None
+            self.socket_path = Path(listen_socket.getsockname())
+            self.listen = f"unix:{self.socket_path}"
+            self.fastcgi_addr = self.listen
+        elif tcp:
             self.port = free_port()
             self.socket_path = None
             self.listen = f"127.0.0.1:{self.port}"
@@ -329,6 +356,10 @@ class Supervisor:
             self.listen = f"unix:{self.socket_path}"
             self.fastcgi_addr = f"unix:{self.socket_path}"
         self.extra_args = list(extra_args)
+        self.env = dict(env or {})
+        self.worker_binary = worker_binary
+        self.log_file = log_file
+        self.graceful_timeout = graceful_timeout
         self.proc: Optional[subprocess.Popen] = None
         self.seen_workers: set[int] = set()
 
@@ -336,26 +367,74 @@ class Supervisor:
     def pid(self) -> int:
         return self.proc.pid
 
+    @property
+    def fastcgi_target(self):
+        """The listening address in the form FastCGIConnection / fastcgi_request take."""
+        if self.socket_path is not None:
+            return self.socket_path
+        return ("127.0.0.1", self.port)
+
     def command(self) -> list[str]:
         cmd = [str(self.bin_dir / "notes-supervisor"), "--listen", self.listen, "--workers", str(self.workers),
-               "--graceful-timeout", str(GRACEFUL_TIMEOUT)]
-        if self.socket_path is not None and is_root() and group_exists("www-data"):
+               "--graceful-timeout", f"{self.graceful_timeout:g}"]
+        if self.socket_path is not None and self.listen_socket is None and is_root() and group_exists("www-data"):
             cmd += ["--socket-group", "www-data"]  # nginx's workers run as www-data when nginx starts as root
+        if self.worker_binary is not None:
+            cmd += ["--worker-binary", str(self.worker_binary)]
+        if self.log_file is not None:
+            cmd += ["--log-file", str(self.log_file)]
         return cmd + self.extra_args
 
+    def environment(self) -> dict:
+        return child_env(DATABASE_URL=self.db.url if self.db is not None else None, **self.env)
+
     def start(self, wait: bool = True) -> "Supervisor":
+        cmd, pass_fds, env = self.command(), (), self.environment()
+        if self.listen_socket is not None:
+            # LISTEN_PID must be the supervisor's own pid, known only in the child: a small exec wrapper
+            # moves the socket to fd 3, sets LISTEN_PID to its pid and execs the supervisor (same pid).
+            fd = self.listen_socket.fileno()
+            wrapper = ("import os, sys\n"
+                       "fd = int(sys.argv[1])\n"
+                       "os.dup2(fd, 3)\n"
+                       "if fd != 3: os.close(fd)\n"
+                       "os.environ['LISTEN_FDS'] = '1'\n"
+                       "os.environ['LISTEN_PID'] = str(os.getpid())\n"
+                       "os.execv(sys.argv[2], sys.argv[2:])\n")
+            cmd = [sys.executable, "-c", wrapper, str(fd)] + cmd
+            pass_fds = (fd,)
+            env = {k: v for k, v in env.items() if k not in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")}
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                         env=child_env(DATABASE_URL=self.db.url), start_new_session=True)
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                         pass_fds=pass_fds, start_new_session=True)
         if wait:
             self.wait_ready()
         return self
 
-    def log(self) -> str:
+    def stderr_text(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return ""
+
+    def log(self) -> str:
+        """Everything logged so far: stderr, plus the --log-file (and files it was rotated to: *.N) if any."""
+        text = self.stderr_text()
+        if self.log_file is not None:
+            for path in sorted(self.log_file.parent.glob(self.log_file.name + ".*")) + [self.log_file]:
+                try:
+                    text += path.read_text(errors="replace")
+                except FileNotFoundError:
+                    pass
+        return text
+
+    def started_count(self) -> int:
+        """How many "worker N started" lines the supervisor logged."""
+        return len(self.WORKER_STARTED.findall(self.log()))
+
+    def started_pids(self) -> set[int]:
+        """The pids of the "worker N started" lines."""
+        return {int(pid) for pid in self.WORKER_STARTED.findall(self.log())}
 
     def worker_pids(self) -> set[int]:
         """Live notes-worker children of the supervisor."""
@@ -363,32 +442,45 @@ class Supervisor:
         self.seen_workers |= pids
         return pids
 
-    def wait_ready(self, timeout: float = 30.0) -> set[int]:
-        """Wait until N workers run and each holds its database connection; returns their pids."""
+    def wait_ready(self, timeout: float = 30.0, workers: Optional[int] = None) -> set[int]:
+        """Wait until N workers run (``workers``, default the configured number) and each holds its database
+        connection; returns their pids."""
+        expected = self.workers if workers is None else workers
         def ready():
             assert self.proc.poll() is None, f"supervisor exited with {self.proc.returncode}:\n{self.log()}"
             pids = self.worker_pids()
-            if len(pids) != self.workers:
+            if len(pids) != expected:
                 return None
             if self.socket_path is not None and not self.socket_path.exists():
                 return None
-            if not pids <= set(self.db.worker_backends()):
+            if self.db is not None and not pids <= set(self.db.worker_backends()):
                 return None
             return pids
-        return wait_until(ready, timeout, what=f"{self.workers} workers with database connections\n{self.log()}")
+        return wait_until(ready, timeout, what=lambda: f"{expected} workers with database connections\n{self.log()}")
+
+    def fastcgi(self, method: str, path: str, query: str = "", **kw) -> "Response":
+        """A request straight to the pool's socket (no nginx)."""
+        return fastcgi_request(self.fastcgi_target, method, path, query, **kw)
+
+    def status(self) -> dict:
+        """GET /status straight from the pool (a worker answers it from the shared scoreboard)."""
+        resp = self.fastcgi("GET", "/status")
+        assert resp.status == 200, f"/status: {resp!r}\n{self.log()}"
+        return resp.json()
 
     def send(self, sig: int) -> None:
         os.kill(self.pid, sig)
 
-    def wait_exit(self, timeout: float = GRACEFUL_TIMEOUT + 20) -> int:
-        return self.proc.wait(timeout=timeout)
+    def wait_exit(self, timeout: Optional[float] = None) -> int:
+        return self.proc.wait(timeout=timeout if timeout is not None else min(self.graceful_timeout, 60) + 20)
 
     def close(self) -> None:
         if self.proc is None:
             return
         if self.proc.poll() is None:
             self.worker_pids()  # remember the current workers, to check for leftovers below
-        stop_process(self.proc, signal.SIGTERM, timeout=GRACEFUL_TIMEOUT + 10, group=True)
+        stop_process(self.proc, signal.SIGTERM, timeout=min(self.graceful_timeout, GRACEFUL_TIMEOUT) + 10,
+                     group=True)
         for pid in self.seen_workers:  # workers that somehow outlived their supervisor (another group, say)
             if process_alive(pid) and proc_comm(pid) == "notes-worker":
                 try:
@@ -549,11 +641,12 @@ _NOTHING = object()
 
 def http_request(port: int, method: str, path: str, body=None, json_body=_NOTHING,
                  headers: Optional[dict] = None, content_type: Optional[str] = _NOTHING,
-                 timeout: float = 30.0) -> Response:
+                 timeout: float = 30.0, on_sent: Optional[Callable[[], None]] = None) -> Response:
     """One HTTP/1.1 request on a fresh connection (Connection: close).
 
     ``json_body`` is serialized as UTF-8 JSON; ``body`` is sent as is. Content-Type defaults to
-    application/json when there is a body; pass ``content_type=None`` to send none."""
+    application/json when there is a body; pass ``content_type=None`` to send none. ``on_sent`` is called
+    once the whole request has been written, before the response is read."""
     data = _encode_body(body, json_body)
     hdrs = {"Host": f"127.0.0.1:{port}", "Connection": "close", "User-Agent": "notes-integration-tests"}
     if content_type is _NOTHING:
@@ -570,6 +663,8 @@ def http_request(port: int, method: str, path: str, body=None, json_body=_NOTHIN
             sock.sendall(head.encode("latin-1") + (data or b""))
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer (413) before reading the whole body
+        if on_sent is not None:
+            on_sent()
         resp = http.client.HTTPResponse(sock, method=method)
         resp.begin()
         payload = resp.read()
@@ -746,6 +841,373 @@ def fastcgi_request(address, method: str, path: str, query: str = "", body: Opti
 
 
 # --------------------------------------------------------------------------------------------------
+# load, systemd notify, a held database session
+
+
+@dataclass
+class LoadResult:
+    """One request of a LoadClient. Times are time.monotonic(); ``status`` is None for a connection error."""
+    connection: int
+    method: str
+    path: str
+    started: float
+    sent: Optional[float]
+    finished: float
+    status: Optional[int]
+    error: Optional[str] = None
+    body: bytes = b""
+    text: Optional[str] = None  # the note text sent (POST, PUT)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def __repr__(self) -> str:
+        what = self.status if self.status is not None else self.error
+        return f"<{self.method} {self.path} -> {what} {self.body[:120]!r}>"
+
+
+class LoadReport:
+    """What a LoadClient saw: every request, the failures (non-2xx answers) and the connection errors."""
+
+    def __init__(self, results: list[LoadResult]):
+        self.results = sorted(results, key=lambda r: r.started)
+
+    @property
+    def total(self) -> int:
+        return len(self.results)
+
+    @property
+    def ok(self) -> list[LoadResult]:
+        return [r for r in self.results if r.ok]
+
+    @property
+    def failures(self) -> list[LoadResult]:
+        """Answers that are not 2xx."""
+        return [r for r in self.results if r.status is not None and not r.ok]
+
+    @property
+    def errors(self) -> list[LoadResult]:
+        """Requests that got no HTTP answer at all (refused, reset, timed out, garbled)."""
+        return [r for r in self.results if r.status is None]
+
+    def finished_before(self, t: float) -> list[LoadResult]:
+        return [r for r in self.results if r.finished < t]
+
+    def in_flight_at(self, t: float) -> list[LoadResult]:
+        """Requests completely sent before ``t`` and answered (or failed) after it."""
+        return [r for r in self.results if r.sent is not None and r.sent <= t < r.finished]
+
+    def started_after(self, t: float) -> list[LoadResult]:
+        return [r for r in self.results if r.started > t]
+
+    def summary(self, limit: int = 8) -> str:
+        counts: dict = {}
+        for r in self.results:
+            key = r.status if r.status is not None else f"error {r.error.split(':')[0] if r.error else ''}"
+            counts[key] = counts.get(key, 0) + 1
+        bad = (self.failures + self.errors)[:limit]
+        return f"{self.total} requests, by outcome {counts}; first failures: {bad}"
+
+
+class LoadClient:
+    """A steady load through nginx: ``connections`` threads, each sending one request at a time on a fresh
+    connection, until stop() or until ``max_requests`` were sent in all (the bound). Every answer is recorded;
+    a non-2xx answer is a failure, a request without an HTTP answer a connection error.
+
+    Each thread cycles through ``mix``: POST /notes/ (a unique text), GET /notes/{id}/ and PUT /notes/{id}/
+    of the note it created last, GET /notes/?take=5."""
+
+    def __init__(self, port: int, connections: int = 4, max_requests: int = 3000, request_timeout: float = 30.0,
+                 mix: Iterable[str] = ("post", "get", "put", "list")):
+        self.port = port
+        self.connections = connections
+        self.max_requests = max_requests
+        self.request_timeout = request_timeout
+        self.mix = list(mix)
+        self.tag = uuid.uuid4().hex[:8]
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._issued = 0
+        self._results: list[LoadResult] = []
+        self._threads: list[threading.Thread] = []
+        self._report: Optional[LoadReport] = None
+
+    def start(self) -> "LoadClient":
+        for i in range(self.connections):
+            t = threading.Thread(target=self._run, args=(i,), name=f"load-{i}", daemon=True)
+            self._threads.append(t)
+            t.start()
+        return self
+
+    def _take_ticket(self) -> bool:
+        with self._lock:
+            if self._stop.is_set() or self._issued >= self.max_requests:
+                return False
+            self._issued += 1
+            return True
+
+    def _run(self, index: int) -> None:
+        note_id: Optional[int] = None
+        step = 0
+        while self._take_ticket():
+            op = self.mix[step % len(self.mix)]
+            step += 1
+            if op in ("get", "put") and note_id is None:
+                op = "post"
+            text = None
+            if op == "post":
+                text = f"load-{self.tag}-{index}-{step}"
+                result = self._one(index, "POST", "/notes/", {"text": text, "completed": False}, text)
+                if result.status == 201:
+                    try:
+                        note_id = json.loads(result.body)["id"]
+                    except (ValueError, KeyError, TypeError):
+                        pass
+            elif op == "get":
+                self._one(index, "GET", f"/notes/{note_id}/")
+            elif op == "put":
+                text = f"load-{self.tag}-{index}-{step}-put"
+                self._one(index, "PUT", f"/notes/{note_id}/", {"text": text, "completed": True}, text)
+            else:
+                self._one(index, "GET", "/notes/?take=5")
+
+    def _one(self, index: int, method: str, path: str, json_body=_NOTHING, text: Optional[str] = None) -> LoadResult:
+        sent: list[float] = []
+        started = time.monotonic()
+        try:
+            resp = http_request(self.port, method, path, json_body=json_body, timeout=self.request_timeout,
+                                on_sent=lambda: sent.append(time.monotonic()))
+            result = LoadResult(index, method, path, started, sent[0] if sent else None, time.monotonic(),
+                                resp.status, None, resp.body, text)
+        except (OSError, http.client.HTTPException) as e:
+            result = LoadResult(index, method, path, started, sent[0] if sent else None, time.monotonic(),
+                                None, f"{type(e).__name__}: {e}", b"", text)
+        with self._lock:
+            self._results.append(result)
+        return result
+
+    @property
+    def completed(self) -> int:
+        with self._lock:
+            return len(self._results)
+
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def wait_for(self, count: int, timeout: float = 60.0) -> int:
+        """Wait until ``count`` requests have completed since the start; returns the number completed."""
+        def done():
+            n = self.completed
+            if n >= count:
+                return n
+            assert self.running(), f"the load ended after {n} requests, before {count} (max_requests too low?)"
+            return None
+        return wait_until(done, timeout, interval=0.02, what=f"{count} load requests to complete")
+
+    def wait_more(self, count: int, timeout: float = 60.0) -> int:
+        """Wait until ``count`` more requests have completed from now."""
+        return self.wait_for(self.completed + count, timeout)
+
+    def stop(self, timeout: float = 60.0) -> LoadReport:
+        """Stop issuing requests, wait for those in flight, and return the report."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        assert not self.running(), "load threads still running"
+        with self._lock:
+            self._report = LoadReport(list(self._results))
+        return self._report
+
+    def close(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(self.request_timeout + 5)
+
+
+class NotifyListener:
+    """The test's own NOTIFY_SOCKET: a unix datagram socket (a path in ``directory``, or an abstract name with
+    ``abstract``) whose datagrams a background thread collects, in order, as dicts of their KEY=VALUE lines.
+    Pass ``env`` to the supervisor."""
+
+    def __init__(self, directory: Path, abstract: bool = False):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if abstract:
+            name = f"notes-it-notify-{uuid.uuid4().hex[:12]}"
+            self.sock.bind("\0" + name)
+            self.address = "@" + name
+        else:
+            path = directory / "notify.sock"
+            self.sock.bind(str(path))
+            os.chmod(path, 0o666)
+            self.address = str(path)
+        self.sock.settimeout(0.1)
+        self.raw: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="notify-listener", daemon=True)
+        self._thread.start()
+
+    @property
+    def env(self) -> dict:
+        return {"NOTIFY_SOCKET": self.address}
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.raw.append(data.decode("utf-8", "replace"))
+
+    @staticmethod
+    def parse(datagram: str) -> dict:
+        fields = {}
+        for line in datagram.split("\n"):
+            if line:
+                key, _, value = line.partition("=")
+                fields[key] = value
+        return fields
+
+    def messages(self) -> list[dict]:
+        with self._lock:
+            return [self.parse(d) for d in self.raw]
+
+    def wait_for(self, key: str, value: Optional[str] = None, after: int = 0, timeout: float = 30.0) -> int:
+        """Index of the first message at index >= ``after`` that has ``key`` (equal to ``value`` if given)."""
+        def find():
+            for i, m in enumerate(self.messages()[after:], after):
+                if key in m and (value is None or m[key] == value):
+                    return i + 1  # (truthy even for index 0)
+            return None
+        return wait_until(find, timeout, what=lambda: f"a notify message with {key}={value or '*'} after "
+                                                      f"#{after}: {self.raw}") - 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+        if not self.address.startswith("@"):
+            try:
+                os.unlink(self.address)
+            except FileNotFoundError:
+                pass
+
+
+class Background:
+    """Runs ``fn()`` in a thread, e.g. a request that will block; result() waits (bounded) for its value and
+    re-raises its exception."""
+
+    def __init__(self, fn: Callable[[], object], name: str = "background"):
+        self._value = None
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, fn) -> None:
+        try:
+            self._value = fn()
+        except BaseException as e:  # handed to result()
+            self._error = e
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self, timeout: float = 30.0):
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"background call still running after {timeout:.0f}s"
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def lock_waiting_worker(db: Database, timeout: float = 20.0) -> int:
+    """The pid of the (one) worker whose database session waits on a lock."""
+    def find():
+        waiting = [a for a in db.lock_waiters() if a.startswith(WORKER_APP_PREFIX)]
+        return waiting if len(waiting) == 1 else None
+    (app,) = wait_until(find, timeout, what="one worker waiting on the test's row lock")
+    return int(app[len(WORKER_APP_PREFIX):])
+
+
+def hold_request_on_lock(launcher: "Launcher", db: Database, client: "Client", note_id: int, text: str):
+    """Lock the note's row in a psql session, send PUT /notes/{id}/ through nginx in the background, and wait
+    until a worker is blocked on the lock with it. Returns (session, background request, worker pid)."""
+    session = launcher.psql(db.url)
+    session.hold_row_lock("notes", note_id)
+    put = Background(lambda: client.put(f"/notes/{note_id}/", {"text": text, "completed": True}, timeout=120))
+    return session, put, lock_waiting_worker(db)
+
+
+class PsqlSession:
+    """A psql kept running with its stdin a pipe, so that a test can hold a transaction open across its
+    steps (e.g. a row lock with SELECT ... FOR UPDATE). Its application_name is APP_NAME."""
+
+    APP_NAME = "notes-test-session"
+
+    def __init__(self, url: str):
+        self.proc = subprocess.Popen(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                                      "-d", url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                     env=child_env(PGAPPNAME=self.APP_NAME), start_new_session=True)
+        self._lines: "queue.Queue[Optional[str]]" = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="psql-reader", daemon=True)
+        self._reader.start()
+        self._count = 0
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def execute(self, sql: str, timeout: float = 30.0) -> list[list[str]]:
+        """Run SQL in the session and return its rows (waits for it to finish)."""
+        self._count += 1
+        marker = f"__notes_test_done_{self._count}__"
+        sql = sql.strip()
+        if not sql.endswith(";"):
+            sql += ";"  # (psql would otherwise keep the statement in its buffer and run the \echo first)
+        self.proc.stdin.write(sql + "\n\\echo " + marker + "\n")
+        self.proc.stdin.flush()
+        rows, deadline = [], time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"psql did not finish {sql!r} within {timeout:.0f}s; output so far {rows}")
+            if line is None:
+                raise AssertionError(f"psql exited ({self.proc.poll()}) running {sql!r}: {rows}")
+            if line == marker:
+                return rows
+            if line:
+                rows.append(line.split("\t"))
+
+    def hold_row_lock(self, table: str, row_id: int) -> None:
+        """BEGIN and lock one row (SELECT ... FOR UPDATE) until commit() / rollback() / close()."""
+        self.execute("BEGIN")
+        rows = self.execute(f"SELECT id FROM {table} WHERE id = {int(row_id)} FOR UPDATE")
+        assert rows == [[str(row_id)]], f"row {row_id} of {table} not found to lock: {rows}"
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()  # end of input: psql exits, an open transaction is rolled back
+            except OSError:
+                pass
+        stop_process(self.proc, signal.SIGTERM, timeout=10, group=True)
+
+
+# --------------------------------------------------------------------------------------------------
 # the whole stack
 
 
@@ -753,8 +1215,10 @@ class Stack:
     """A migrated database, a supervisor with N workers and an nginx in front of it."""
 
     def __init__(self, launcher: "Launcher", name: str, workers: int = 2, tcp: bool = False,
-                 cors_origins: Optional[str] = None, db: Optional[Database] = None):
+                 cors_origins: Optional[str] = None, db: Optional[Database] = None,
+                 supervisor_kw: Optional[dict] = None):
         self.launcher = launcher
+        self.supervisor_kw = dict(supervisor_kw or {})  # more Supervisor options: extra_args, env, log_file...
         self.dir = make_dir(launcher.tmp_root / name)
         self.db = db
         self.workers = workers
@@ -769,7 +1233,7 @@ class Stack:
             self.db = self.launcher.cluster.create_database()
         migrate(self.launcher.bin_dir, self.db.url)
         self.supervisor = self.launcher.add(Supervisor(self.launcher.bin_dir, self.db, self.dir / "run",
-                                                       self.workers, tcp=self.tcp))
+                                                       self.workers, tcp=self.tcp, **self.supervisor_kw))
         self.supervisor.start()
         self.nginx = self.launcher.add(Nginx(self.dir / "nginx-state", self.supervisor.fastcgi_addr,
                                              self.cors_origins))
@@ -790,6 +1254,16 @@ class Stack:
         nginx.start()
         return Client(nginx.port)
 
+    def status(self) -> dict:
+        """GET /status through nginx (allowed from localhost)."""
+        resp = self.client.get("/status")
+        assert resp.status == 200, f"/status: {resp!r}\n{self.diagnostics()}"
+        return resp.json()
+
+    def load(self, **kw) -> "LoadClient":
+        """A started LoadClient against this stack's nginx (stopped by the launcher at the latest)."""
+        return self.launcher.load(self.nginx.port, **kw)
+
     def diagnostics(self) -> str:
         return f"--- supervisor log\n{self.supervisor.log()}\n--- nginx\n{self.nginx.log_text() if self.nginx else ''}"
 
@@ -808,13 +1282,25 @@ class Launcher:
         return thing
 
     def stack(self, name: str = "stack", **kw) -> Stack:
-        """A started Stack (kw: workers, tcp, cors_origins, db)."""
+        """A started Stack (kw: workers, tcp, cors_origins, db, supervisor_kw)."""
         return Stack(self, name, **kw).start()
 
-    def supervisor(self, db: Database, name: str = "sup", workers: int = 2, tcp: bool = False,
-                   start: bool = True) -> Supervisor:
-        sup = self.add(Supervisor(self.bin_dir, db, self.tmp_root / name, workers, tcp=tcp))
+    def supervisor(self, db: Optional[Database], name: str = "sup", workers: int = 2, tcp: bool = False,
+                   start: bool = True, **kw) -> Supervisor:
+        """A Supervisor (kw: extra_args, env, worker_binary, log_file, graceful_timeout, listen_socket);
+        started and awaited unless ``start`` is False."""
+        sup = self.add(Supervisor(self.bin_dir, db, self.tmp_root / name, workers, tcp=tcp, **kw))
         return sup.start() if start else sup
+
+    def load(self, port: int, **kw) -> "LoadClient":
+        """A started LoadClient against nginx on ``port`` (kw: connections, max_requests, mix)."""
+        return self.add(LoadClient(port, **kw)).start()
+
+    def notify_listener(self, name: str = "notify", abstract: bool = False) -> "NotifyListener":
+        return self.add(NotifyListener(make_dir(self.tmp_root / name), abstract=abstract))
+
+    def psql(self, url: str) -> "PsqlSession":
+        return self.add(PsqlSession(url))
 
     def nginx(self, fastcgi_addr: str, name: str = "nginx", cors_origins: Optional[str] = None) -> Nginx:
         return self.add(Nginx(self.tmp_root / name, fastcgi_addr, cors_origins)).start()

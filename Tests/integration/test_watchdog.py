@@ -1,0 +1,140 @@
+"""The watchdog (--timeout), recycling (--max-requests) and the crash-loop backoff (a database down at start)."""
+
+import os
+import re
+import signal
+
+from expect import assert_json, assert_load_clean, assert_nginx_unavailable, assert_note, assert_status
+from stack import WORKER_APP_PREFIX, hold_request_on_lock, migrate, process_alive, wait_until
+
+
+def test_request_blocked_past_timeout_is_ended_and_its_lock_freed(launcher):
+    stack = launcher.stack("timeout", workers=2, supervisor_kw={"extra_args": ["--timeout", "2"]})
+    sup, db, client = stack.supervisor, stack.db, stack.client
+    pids = sup.wait_ready()
+    note = client.create_note("old text")
+    path = f"/notes/{note['id']}/"
+    timeouts = assert_status(stack.status())["restarts"]["timeout"]
+
+    session, put, busy = hold_request_on_lock(launcher, db, client, note["id"], "blocked update")
+    assert busy in pids
+    resp = put.result(30)  # ends by itself, well before the lock is released
+    assert resp.status == 503, f"{resp!r}\n{stack.diagnostics()}"
+    assert_json(resp, 503)
+    assert resp.json()["detail"] in ("Request timed out", "Service unavailable"), resp
+
+    # the supervisor names the request and how long it ran
+    def timeout_line():
+        return next((l for l in sup.log().splitlines()
+                     if re.search(rf"\b{busy}\b", l) and "PUT" in l and path in l
+                     and re.search(r"\d+(\.\d+)?\s?m?s\b", l)), None)
+    line = wait_until(timeout_line, 20,
+                      what=lambda: f"a log line naming PUT {path} and a duration\n{sup.log()}")
+    assert "timed out" in line, line
+    # the worker is replaced
+    wait_until(lambda: busy not in sup.worker_pids() and len(sup.worker_pids()) == 2, 20, what="a replacement")
+    sup.wait_ready()
+    assert not process_alive(busy)
+    # and its statement did not outlive it: nobody waits on the test's lock any more
+    wait_until(lambda: not db.lock_waiters(), 20,
+               what=lambda: f"no backend waiting on a lock: {db.lock_waiters()}")
+    wait_until(lambda: f"{WORKER_APP_PREFIX}{busy}" not in db.worker_backend_names(), 20,
+               what="the timed-out worker's session to end")
+    assert db.query(f"SELECT text FROM notes WHERE id = {note['id']}") == [["old text"]]
+
+    # the row is the lock holder's: its own update commits, and the blocked update never lands
+    session.execute(f"UPDATE notes SET text = 'by the lock holder' WHERE id = {note['id']}")
+    session.commit()
+    assert db.query(f"SELECT text FROM notes WHERE id = {note['id']}") == [["by the lock holder"]]
+    assert_note(assert_json(client.put(path, {"text": "later", "completed": False}), 200), text="later")
+    assert_note(assert_json(client.get(path), 200), text="later")
+    status = assert_status(stack.status())
+    assert status["restarts"]["timeout"] == timeouts + 1, status["restarts"]
+
+
+def test_hung_worker_is_killed_past_timeout(launcher):
+    """The watchdog's own path: a worker that cannot even answer once the database gave up (stopped with
+    SIGSTOP while it holds a request) is killed by the supervisor after --timeout."""
+    stack = launcher.stack("hung", workers=2, supervisor_kw={"extra_args": ["--timeout", "2"]})
+    sup, db, client = stack.supervisor, stack.db, stack.client
+    sup.wait_ready()
+    note = client.create_note("old text")
+    path = f"/notes/{note['id']}/"
+    timeouts = assert_status(stack.status())["restarts"]["timeout"]
+    session, put, busy = hold_request_on_lock(launcher, db, client, note["id"], "blocked update")
+    os.kill(busy, signal.SIGSTOP)
+
+    assert_nginx_unavailable(put.result(30))
+    line = wait_until(lambda: next((l for l in sup.log().splitlines() if f"worker {busy} timed out" in l), None), 20,
+                      what=lambda: f"the watchdog's line about worker {busy}\n{sup.log()}")
+    assert re.search(rf"timed out after \d+(\.\d+)?s on PUT {re.escape(path)}; killing it", line), line
+    wait_until(lambda: busy not in sup.worker_pids() and len(sup.worker_pids()) == 2, 20, what="a replacement")
+    sup.wait_ready()
+    assert not process_alive(busy)
+    wait_until(lambda: not db.lock_waiters(), 20,
+               what=lambda: f"no backend waiting on a lock: {db.lock_waiters()}")
+    session.commit()
+    assert db.query(f"SELECT text FROM notes WHERE id = {note['id']}") == [["old text"]]
+    assert_note(assert_json(client.put(path, {"text": "later", "completed": False}), 200), text="later")
+    assert assert_status(stack.status())["restarts"]["timeout"] == timeouts + 1
+
+
+def test_max_requests_recycles_workers_without_a_failure(launcher):
+    stack = launcher.stack("recycle", workers=2, supervisor_kw={
+        "extra_args": ["--max-requests", "20", "--max-requests-jitter", "5"]})
+    sup = stack.supervisor
+    first = sup.wait_ready()
+    load = stack.load(connections=3, max_requests=2000)
+    retired_re = re.compile(r"worker (\d+) retired after (\d+) requests")
+    wait_until(lambda: len(retired_re.findall(sup.log())) >= 6, 60,
+               what=lambda: f"six workers retired after max requests\n{sup.log()}")
+    load.wait_more(30)
+    report = load.stop()
+
+    assert_load_clean(report, stack.diagnostics())
+    retired = [(int(pid), int(n)) for pid, n in retired_re.findall(sup.log())]
+    for pid, n in retired:
+        assert 20 <= n <= 25, f"worker {pid} retired after {n} requests, not 20 + 0...5"
+    assert first <= {pid for pid, _ in retired}, f"both first workers retire: {retired}"
+    current = sup.wait_ready()
+    assert len(sup.started_pids() - first) >= len(retired), f"retired workers are replaced\n{sup.log()}"
+    assert not current & {pid for pid, _ in retired}
+    assert not re.search(r"killed by signal", sup.log()), sup.log()
+    status = assert_status(stack.status())
+    assert status["restarts"]["max_requests"] >= len(retired), (status["restarts"], retired)
+
+
+def test_database_down_at_start_backs_off_then_pool_comes_up(launcher, bin_dir):
+    cluster = launcher.cluster_at("pg-down")
+    db = cluster.create_database()
+    migrate(bin_dir, db.url)
+    cluster.stop()
+
+    sup = launcher.supervisor(db, name="down", workers=2, start=False)
+    sup.start(wait=False)
+    backoff = re.compile(r"next start in (\d+(?:\.\d+)?)\s?(m?s)")
+
+    def delays():
+        assert sup.proc.poll() is None, f"the supervisor must stay up:\n{sup.log()}"
+        return [float(v) / (1000 if unit == "ms" else 1) for v, unit in backoff.findall(sup.log())]
+    # 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s: five backoff steps
+    wait_until(lambda: len(delays()) >= 5, 30, interval=0.1,
+               what=lambda: f"five backoff steps\n{sup.log()}")
+    seen = delays()
+    starts = sup.started_count()
+    assert starts < 30, f"{starts} worker starts during five backoff steps: a fork storm\n{sup.log()}"
+    assert all(b >= a for a, b in zip(seen, seen[1:])) and seen[-1] > seen[0], f"delays do not grow: {seen}"
+    assert max(seen) <= 10, f"backoff capped at a few seconds: {seen}"
+    assert "cannot connect to database" in sup.log(), f"the reason is logged:\n{sup.log()}"
+
+    cluster.start()
+    pids = sup.wait_ready(timeout=40)
+    status = assert_status(sup.status(), pid=sup.pid, workers=2)
+    assert status["workers"]["total"] == 2, status
+    assert all(w["state"] in ("idle", "busy") for w in status["worker_list"]), status
+    assert {w["pid"] for w in status["worker_list"]} == pids
+    assert_json(sup.fastcgi("GET", "/healthz"), 200, {"status": "ok"})
+    assert sup.proc.poll() is None
+    note = assert_note(assert_json(sup.fastcgi("POST", "/notes/", body=b'{"text":"up","completed":false}',
+                                               content_type="application/json"), 201))
+    assert note["text"] == "up"
