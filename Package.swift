@@ -29,9 +29,14 @@ let package = Package(
             dependencies: ["CLibPQ"],
             resources: [.embedInCode("Migrations")]
         ),
-        .target(name: "NotesAPI", dependencies: [
-            "HTTPMessages", "NotesStore", "Scoreboard", "SystemSupport", .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "NotesAPI",
+            dependencies: [
+                "HTTPMessages", "NotesStore", "Scoreboard", "SystemSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("OpenAPI/openapi.json")]
+        ),
         .target(name: "Supervisor", dependencies: [
             "Scoreboard", "ServiceLog", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),

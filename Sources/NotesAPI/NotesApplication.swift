@@ -5,34 +5,39 @@ import Scoreboard
 
 /// The HTTP API: routes a request to its endpoint and maps whatever goes wrong to a response.
 public struct NotesApplication {
-    private let router: Router
+    /// Every route of the service, built once; the OpenAPI document must describe exactly these.
+    static let router: Router<Services> = {
+        var router = Router<Services>()
+        NotesEndpoints.register(in: &router)
+        AuthorEndpoints.register(in: &router)
+        ArticleEndpoints.register(in: &router)
+        HealthEndpoint.register(in: &router)
+        StatusEndpoint.register(in: &router)
+        OpenAPIEndpoint.register(in: &router)
+        return router
+    }()
+
+    private let services: Services
     private let logger: Logger
 
-    /// - Parameter scoreboard: the pool's scoreboard, when the worker runs under the supervisor; without it
-    ///   there is no `/status`.
+    /// - Parameter scoreboard: the pool's scoreboard, when the worker runs under the supervisor.
     public init(database: Database, scoreboard: Scoreboard?, logger: Logger) {
-        var router = Router()
-        NotesEndpoints(notes: NoteStore(database: database)).register(in: &router)
-        HealthEndpoint(database: database).register(in: &router)
-        if let scoreboard {
-            StatusEndpoint(scoreboard: scoreboard).register(in: &router)
-        }
-        self.router = router
+        self.services = Services(database: database, scoreboard: scoreboard)
         self.logger = logger
     }
 
     /// Every statement the endpoints run, for the database to prepare when it connects.
-    public static var statements: [PreparedStatement] { NoteStore.statements }
+    public static var statements: [PreparedStatement] { Services.statements }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
-        switch router.match(method: request.method, rawPath: request.rawPath) {
+        switch Self.router.match(method: request.method, rawPath: request.rawPath) {
         case .notFound:
             return ErrorResponses.response(for: .notFound("Not Found"))
         case .methodNotAllowed(let allowed):
             return ErrorResponses.response(for: .methodNotAllowed(allowed: allowed))
         case .found(let handler, let parameters):
             do {
-                return try handler(request, parameters)
+                return try handler(services, request, parameters)
             } catch {
                 return ErrorResponses.response(for: error, to: request, logger: logger)
             }

@@ -62,7 +62,7 @@ public final class Database {
         return reopened
     }
 
-    func run(_ statement: PreparedStatement, _ parameters: [String]) throws(StoreError) -> PGResult {
+    func run(_ statement: PreparedStatement, _ parameters: [String?]) throws(StoreError) -> PGResult {
         let connection = try connected()
         guard let result = connection.executePrepared(name: statement.name, parameters: parameters) else {
             throw .unavailable(connection.lastError)

@@ -14,6 +14,7 @@ public struct Migration: Sendable {
     /// Every migration, in order. A unit test checks that this list and the Migrations folder agree.
     public static let all: [Migration] = [
         Migration(file: "0001_create_notes.sql", bytes: PackageResources._001_create_notes_sql),
+        Migration(file: "0002_create_authors_and_articles.sql", bytes: PackageResources._002_create_authors_and_articles_sql),
     ]
 
     /// The schema version this build needs.

@@ -16,29 +16,39 @@ public struct NoteStore {
         self.database = database
     }
 
-    private static let columns = """
-        id, text, completed,
-        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-        """
+    private static let columns = "id, text, completed, \(rfc3339("created_at")), \(rfc3339("updated_at"))"
     static let insert = PreparedStatement(
         name: "note_insert", sql: "INSERT INTO notes (text, completed) VALUES ($1, $2) RETURNING \(columns)")
     static let select = PreparedStatement(
         name: "note_select", sql: "SELECT \(columns) FROM notes WHERE id = $1")
     static let page = PreparedStatement(
-        name: "note_page", sql: "SELECT \(columns) FROM notes ORDER BY id LIMIT $2 OFFSET $1")
+        name: "note_page",
+        sql: """
+            SELECT \(columns), count(*) OVER () FROM notes WHERE $3::boolean IS NULL OR completed = $3
+            ORDER BY id LIMIT $2 OFFSET $1
+            """)
+    static let count = PreparedStatement(
+        name: "note_count", sql: "SELECT count(*) FROM notes WHERE $1::boolean IS NULL OR completed = $1")
     static let update = PreparedStatement(
         name: "note_update",
         sql: "UPDATE notes SET text = $2, completed = $3, updated_at = now() WHERE id = $1 RETURNING \(columns)")
+    /// NULL leaves a field as it is; when both are NULL nothing changes, updated_at included.
+    static let patch = PreparedStatement(
+        name: "note_patch",
+        sql: """
+            UPDATE notes SET text = coalesce($2, text), completed = coalesce($3::boolean, completed),
+                updated_at = CASE WHEN $2 IS NULL AND $3::boolean IS NULL THEN updated_at ELSE now() END
+            WHERE id = $1 RETURNING \(columns)
+            """)
     static let delete = PreparedStatement(
         name: "note_delete", sql: "DELETE FROM notes WHERE id = $1 RETURNING id")
 
     /// What a `Database` serving this store must prepare.
-    public static let statements = [insert, select, page, update, delete]
+    public static let statements = [insert, select, page, count, update, patch, delete]
 
     /// `text` must not contain NUL, which PostgreSQL text cannot hold; callers validate it.
     public func create(text: String, completed: Bool) throws(StoreError) -> Note {
-        let result = try database.run(Self.insert, [text, completed ? "t" : "f"])
+        let result = try database.run(Self.insert, [text, sqlBool(completed)])
         return Self.note(result, row: 0)
     }
 
@@ -47,14 +57,21 @@ public struct NoteStore {
         return result.rowCount == 0 ? nil : Self.note(result, row: 0)
     }
 
-    /// Notes in id order, skipping `skip`, at most `take`.
-    public func notes(skip: Int64, take: Int64) throws(StoreError) -> [Note] {
-        let result = try database.run(Self.page, [String(skip), String(take)])
-        return (0..<result.rowCount).map { Self.note(result, row: $0) }
+    /// Notes in id order, skipping `skip`, at most `take`, only those with `completed` when it is given.
+    public func notes(skip: Int64, take: Int64, completed: Bool?) throws(StoreError) -> Page<Note> {
+        try database.page(
+            Self.page, [String(skip), String(take), sqlBool(completed)], skip: skip,
+            count: Self.count, [sqlBool(completed)], row: Self.note)
     }
 
     public func update(id: Int64, text: String, completed: Bool) throws(StoreError) -> Note? {
-        let result = try database.run(Self.update, [String(id), text, completed ? "t" : "f"])
+        let result = try database.run(Self.update, [String(id), text, sqlBool(completed)])
+        return result.rowCount == 0 ? nil : Self.note(result, row: 0)
+    }
+
+    /// Changes the fields given; with none, returns the note unchanged.
+    public func patch(id: Int64, text: String?, completed: Bool?) throws(StoreError) -> Note? {
+        let result = try database.run(Self.patch, [String(id), text, sqlBool(completed)])
         return result.rowCount == 0 ? nil : Self.note(result, row: 0)
     }
 

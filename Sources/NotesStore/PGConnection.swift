@@ -57,9 +57,9 @@ final class PGConnection {
         PQprepare(handle, name, sql, 0, nil).map { PGResult($0) }
     }
 
-    /// Parameters travel as text, separately from the statement, so no input ever becomes SQL.
-    func executePrepared(name: String, parameters: [String]) -> PGResult? {
-        let values = parameters.map { strdup($0) }
+    /// Parameters travel as text, separately from the statement, so no input ever becomes SQL; nil is NULL.
+    func executePrepared(name: String, parameters: [String?]) -> PGResult? {
+        let values = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { values.forEach { free($0) } }
         let cValues = values.map { UnsafePointer($0) }
         return PQexecPrepared(handle, name, Int32(cValues.count), cValues, nil, nil, 0).map { PGResult($0) }

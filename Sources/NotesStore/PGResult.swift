@@ -20,6 +20,8 @@ struct PGResult: ~Copyable {
 
     var rowCount: Int { Int(PQntuples(handle)) }
 
+    var columnCount: Int { Int(PQnfields(handle)) }
+
     var sqlState: String {
         PQresultErrorField(handle, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
     }

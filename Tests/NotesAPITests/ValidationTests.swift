@@ -25,8 +25,10 @@ import Testing
 
     @Test func pagingDefaultsAndBounds() throws {
         func page(_ query: String) throws(APIError) -> (Int64, Int64) {
-            let result = try NotesEndpoints.page(HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: query))
-            return (result.skip, result.take)
+            var reader = QueryReader(HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: query))
+            let page = reader.page()
+            try reader.validate()
+            return page
         }
         #expect(try page("") == (0, 20))
         #expect(try page("skip=5&take=100") == (5, 100))
@@ -43,40 +45,74 @@ import Testing
         }
     }
 
-    private func decode(_ json: String?) -> (NoteInput?, [ValidationIssue]) {
-        var issues: [ValidationIssue] = []
-        let body = json.map { try! JSONParser.parse(Array($0.utf8)) }
-        return (NoteInput.decode(body, issues: &issues), issues)
+    @Test(arguments: [("true", true), ("FALSE", false), ("1", true), ("0", false), ("yes", true), ("off", false)])
+    func readsQueryBooleansAsPydanticDoes(raw: String, expected: Bool) throws {
+        var reader = QueryReader(HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: "completed=\(raw)"))
+        #expect(reader.optionalBool("completed") == expected)
+        try reader.validate()
+    }
+
+    @Test func refusesOtherQueryBooleans() {
+        var reader = QueryReader(HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: "completed=maybe"))
+        #expect(reader.optionalBool("completed") == nil)
+        #expect(reader.issues.map(\.type) == ["bool_parsing"])
+        #expect(reader.issues.first?.location == [.key("query"), .key("completed")])
+    }
+
+    private func decode(_ json: String?) -> (text: String?, completed: Bool?, issues: [ValidationIssue]) {
+        var reader = FieldReader(json.map { try! JSONParser.parse(Array($0.utf8)) })
+        let text = reader.string("text")
+        let completed = reader.bool("completed")
+        return (text, completed, reader.issues)
     }
 
     @Test func decodesANoteAndIgnoresUnknownFields() {
-        let (input, issues) = decode(#"{"text": "a", "completed": true, "extra": [1]}"#)
-        #expect(input == NoteInput(text: "a", completed: true))
-        #expect(issues.isEmpty)
+        let decoded = decode(#"{"text": "a", "completed": true, "extra": [1]}"#)
+        #expect(decoded.text == "a" && decoded.completed == true)
+        #expect(decoded.issues.isEmpty)
     }
 
     @Test func reportsEveryFieldProblemAtOnce() {
-        let (input, issues) = decode(#"{"completed": "true"}"#)
-        #expect(input == nil)
+        let issues = decode(#"{"completed": "true"}"#).issues
         #expect(issues.map(\.type) == ["missing", "bool_type"])
         #expect(issues.map(\.location) == [[.key("body"), .key("text")], [.key("body"), .key("completed")]])
     }
 
     @Test(arguments: [#"{"text": 1, "completed": 1}"#, #"{"text": null, "completed": null}"#, #"{"text": ["a"], "completed": "false"}"#])
     func isStrictAboutTypes(json: String) {
-        #expect(decode(json).1.map(\.type) == ["string_type", "bool_type"])
+        #expect(decode(json).issues.map(\.type) == ["string_type", "bool_type"])
     }
 
     @Test func refusesNUL() {
-        let (input, issues) = decode(#"{"text": "a\u0000b", "completed": false}"#)
-        #expect(input == nil)
-        #expect(issues.map(\.type) == ["value_error"])
+        let decoded = decode(#"{"text": "a\u0000b", "completed": false}"#)
+        #expect(decoded.text == nil)
+        #expect(decoded.issues.map(\.type) == ["value_error"])
     }
 
     @Test func reportsMissingAndNonObjectBodies() {
-        #expect(decode(nil).1.map(\.type) == ["missing"])
-        #expect(decode(nil).1.first?.location == [.key("body")])
-        #expect(decode("[1]").1.map(\.type) == ["model_attributes_type"])
+        #expect(decode(nil).issues.map(\.type) == ["missing"])
+        #expect(decode(nil).issues.first?.location == [.key("body")])
+        #expect(decode("[1]").issues.map(\.type) == ["model_attributes_type"])
+    }
+
+    @Test func optionalFieldsMayBeLeftOutButNotNull() {
+        var reader = FieldReader(try! JSONParser.parse(Array(#"{"completed": null}"#.utf8)))
+        #expect(reader.optionalString("text") == nil)
+        #expect(reader.optionalBool("completed") == nil)
+        #expect(reader.issues.map(\.type) == ["bool_type"])
+    }
+
+    @Test(arguments: [
+        ("7", nil), ("9223372036854775807", nil), ("\"7\"", "int_type"), ("null", "int_type"), ("1.0", nil),
+        ("1e3", nil), ("70.50e1", nil), ("1.5", "int_from_float"), ("15e-1", "int_from_float"), ("0.0", "greater_than"),
+        ("1e400", "less_than_equal"), ("-1e400", "greater_than"), ("0", "greater_than"), ("-5", "greater_than"), ("9223372036854775808", "less_than_equal"),
+    ] as [(String, String?)])
+    func readsBodyIDsStrictly(json: String, issue: String?) {
+        var reader = FieldReader(try! JSONParser.parse(Array("{\"author_id\": \(json)}".utf8)))
+        let id = reader.id("author_id")
+        #expect(reader.issues.map(\.type) == (issue.map { [$0] } ?? []))
+        #expect((id != nil) == (issue == nil))
+        #expect(reader.issues.first.map { $0.location == [.key("body"), .key("author_id")] } ?? true)
     }
 
     @Test(arguments: [

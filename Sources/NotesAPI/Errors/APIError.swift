@@ -4,6 +4,8 @@ public enum APIError: Error, Equatable {
     case notFound(String)
     /// 405; the methods the path does support.
     case methodNotAllowed(allowed: [String])
+    /// 409 with this detail: the request contradicts the stored state.
+    case conflict(String)
     /// 413.
     case contentTooLarge
     /// 415.

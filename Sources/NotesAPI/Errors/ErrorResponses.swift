@@ -28,6 +28,8 @@ enum ErrorResponses {
             detail(.notFound, message)
         case .methodNotAllowed(let allowed):
             detail(.methodNotAllowed, "Method Not Allowed", headers: [("Allow", allowed.joined(separator: ", "))])
+        case .conflict(let message):
+            detail(.conflict, message)
         case .contentTooLarge:
             detail(.contentTooLarge, "Request body too large")
         case .unsupportedMediaType:

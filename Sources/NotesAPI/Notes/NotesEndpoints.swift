@@ -1,93 +1,103 @@
 import HTTPMessages
 import NotesStore
 
-/// `/notes/` and `/notes/{note_id}/`: the FastAPI notes tutorial's API, with 404 for missing notes.
-struct NotesEndpoints {
-    static let pageSizeLimit: Int64 = 100
-    static let defaultPageSize: Int64 = 20
-
-    let notes: NoteStore
-
-    func register(in router: inout Router) {
+/// `/notes/` and `/notes/{note_id}/`: the FastAPI notes tutorial's API, with 404 for missing notes, PATCH,
+/// a `completed` filter and `X-Total-Count`.
+enum NotesEndpoints {
+    static func register(in router: inout Router<Services>) {
         router.add("GET", "/notes", list)
         router.add("POST", "/notes", create)
         router.add("GET", "/notes/{note_id}", get)
         router.add("PUT", "/notes/{note_id}", update)
+        router.add("PATCH", "/notes/{note_id}", patch)
         router.add("DELETE", "/notes/{note_id}", delete)
     }
 
     private static let notFound = APIError.notFound("Note not found")
 
-    func list(_ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        let (skip, take) = try Self.page(request)
-        let page = try notes.notes(skip: skip, take: take)
-        var writer = JSONWriter(capacity: 160 * page.count + 2)
-        writer.array(page) { $0.note($1) }
-        return .json(.ok, writer.bytes)
+    static func list(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+        var query = QueryReader(request)
+        let (skip, take) = query.page()
+        let completed = query.optionalBool("completed")
+        try query.validate()
+        let page = try services.notes.notes(skip: skip, take: take, completed: completed)
+        return Responses.list(page, capacity: 160) { $0.note($1) }
     }
 
-    /// `skip` ≥ 0 (default 0) and `take` in 1...100 (default 20), both reported at once when wrong.
-    static func page(_ request: HTTPRequest) throws(APIError) -> (skip: Int64, take: Int64) {
-        let items = queryItems(request.rawQuery)
-        let skip = IntegerParameter.query(items, name: "skip", default: 0, range: 0...Int64.max)
-        let take = IntegerParameter.query(items, name: "take", default: defaultPageSize, range: 1...pageSizeLimit)
-        switch (skip, take) {
-        case (.success(let skip), .success(let take)): return (skip, take)
-        default:
-            throw .validation([skip, take].compactMap { if case .failure(let issue) = $0 { issue } else { nil } })
-        }
+    static func create(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+        var body = FieldReader(try JSONBody.parse(request))
+        let text = body.string("text")
+        let completed = body.bool("completed")
+        guard let text, let completed else { throw APIError.validation(body.issues) }
+        return noteResponse(.created, try services.notes.create(text: text, completed: completed))
     }
 
-    func create(_ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        let body = try JSONBody.parse(request)
-        var issues: [ValidationIssue] = []
-        guard let input = NoteInput.decode(body, issues: &issues) else { throw APIError.validation(issues) }
-        return noteResponse(.created, try notes.create(text: input.text, completed: input.completed))
-    }
-
-    func get(_ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        let id = try Self.requireNoteID(parameters)
-        guard let note = try notes.note(id: id) else { throw Self.notFound }
+    static func get(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+        guard let note = try services.notes.note(id: try pathID(parameters, "note_id")) else { throw notFound }
         return noteResponse(.ok, note)
     }
 
-    func update(_ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        let body = try JSONBody.parse(request)
-        var issues: [ValidationIssue] = []
-        let id = Self.noteID(parameters)
-        if case .failure(let issue) = id { issues.append(issue) }
-        let input = NoteInput.decode(body, issues: &issues)
-        guard case .success(let id) = id, let input else { throw APIError.validation(issues) }
-        guard let note = try notes.update(id: id, text: input.text, completed: input.completed) else { throw Self.notFound }
+    static func update(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+        let (id, body) = try idAndBody(request, parameters)
+        var fields = body
+        let text = fields.string("text")
+        let completed = fields.bool("completed")
+        guard let id, let text, let completed, fields.issues.isEmpty else { throw APIError.validation(fields.issues) }
+        guard let note = try services.notes.update(id: id, text: text, completed: completed) else { throw notFound }
         return noteResponse(.ok, note)
     }
 
-    func delete(_ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        let id = try Self.requireNoteID(parameters)
-        guard try notes.delete(id: id) else { throw Self.notFound }
-        var writer = JSONWriter(capacity: 64)
-        writer.object { writer, member in
-            member(&writer, "message")
-            writer.string("Note with id: \(id) deleted successfully!")
-        }
-        return .json(.ok, writer.bytes)
+    static func patch(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+        let (id, body) = try idAndBody(request, parameters)
+        var fields = body
+        let text = fields.optionalString("text")
+        let completed = fields.optionalBool("completed")
+        guard let id, fields.issues.isEmpty else { throw APIError.validation(fields.issues) }
+        guard let note = try services.notes.patch(id: id, text: text, completed: completed) else { throw notFound }
+        return noteResponse(.ok, note)
     }
 
-    private static func noteID(_ parameters: PathParameters) -> Result<Int64, ValidationIssue> {
-        IntegerParameter.positiveID(parameters["note_id"] ?? "", name: "note_id")
-    }
-
-    /// The id, for endpoints where it is the only input.
-    private static func requireNoteID(_ parameters: PathParameters) throws(APIError) -> Int64 {
-        switch noteID(parameters) {
-        case .success(let id): id
-        case .failure(let issue): throw .validation([issue])
+    static func delete(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+        let id = try pathID(parameters, "note_id")
+        guard try services.notes.delete(id: id) else { throw notFound }
+        return Responses.json(.ok, capacity: 64) { writer in
+            writer.object { writer, member in
+                member(&writer, "message")
+                writer.string("Note with id: \(id) deleted successfully!")
+            }
         }
     }
 
-    private func noteResponse(_ status: HTTPStatus, _ note: Note) -> HTTPResponse {
-        var writer = JSONWriter(capacity: 160 + note.text.utf8.count)
-        writer.note(note)
-        return .json(status, writer.bytes)
+    /// The id and the body of PUT and PATCH, read together so that a 422 lists the problems of both.
+    private static func idAndBody(
+        _ request: HTTPRequest, _ parameters: PathParameters
+    ) throws(APIError) -> (Int64?, FieldReader) {
+        let body = try JSONBody.parse(request)
+        switch IntegerParameter.positiveID(parameters["note_id"] ?? "", name: "note_id") {
+        case .success(let id): return (id, FieldReader(body))
+        case .failure(let issue): return (nil, FieldReader(body, issues: [issue]))
+        }
+    }
+
+    private static func noteResponse(_ status: HTTPStatus, _ note: Note) -> HTTPResponse {
+        Responses.json(status, capacity: 160 + note.text.utf8.count) { $0.note(note) }
+    }
+}
+
+extension JSONWriter {
+    /// `{"id":1,"text":"...","completed":false,"created_at":"...","updated_at":"..."}`
+    mutating func note(_ note: Note) {
+        object { writer, member in
+            member(&writer, "id")
+            writer.integer(note.id)
+            member(&writer, "text")
+            writer.string(note.text)
+            member(&writer, "completed")
+            writer.bool(note.completed)
+            member(&writer, "created_at")
+            writer.string(note.createdAt)
+            member(&writer, "updated_at")
+            writer.string(note.updatedAt)
+        }
     }
 }

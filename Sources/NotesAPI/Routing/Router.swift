@@ -3,11 +3,12 @@ import HTTPMessages
 /// Path parameters of a matched route, percent-decoded, by name.
 public typealias PathParameters = [String: String]
 
-public typealias Handler = (HTTPRequest, PathParameters) throws -> HTTPResponse
-
 /// Matches a request to a handler by path pattern and method. Patterns are written as
-/// `/notes/{note_id}`; a request path matches with or without a trailing slash.
-public struct Router {
+/// `/notes/{note_id}`; a request path matches with or without a trailing slash. The table is built once,
+/// without a database: handlers get what they work with (`Context`) with each call.
+public struct Router<Context>: Sendable {
+    public typealias Handler = @Sendable (Context, HTTPRequest, PathParameters) throws -> HTTPResponse
+
     public enum Match {
         case found(Handler, PathParameters)
         /// The path exists but not for this method; `allowed` is for the `Allow` header.
@@ -15,12 +16,12 @@ public struct Router {
         case notFound
     }
 
-    private struct Route {
+    private struct Route: Sendable {
         let segments: [Segment]
         var handlers: [(method: String, handler: Handler)]
     }
 
-    private enum Segment: Equatable {
+    private enum Segment: Equatable, Sendable {
         case literal(String)
         case parameter(String)
     }

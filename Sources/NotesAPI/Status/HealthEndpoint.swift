@@ -2,16 +2,14 @@ import HTTPMessages
 import NotesStore
 
 /// `GET /healthz`: whether this worker's database connection answers.
-struct HealthEndpoint {
-    let database: Database
-
-    func register(in router: inout Router) {
+enum HealthEndpoint {
+    static func register(in router: inout Router<Services>) {
         router.add("GET", "/healthz", check)
     }
 
-    func check(_ request: HTTPRequest, _ parameters: PathParameters) -> HTTPResponse {
+    static func check(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) -> HTTPResponse {
         do {
-            try database.ping()
+            try services.database.ping()
             return .json(.ok, Array(#"{"status":"ok"}"#.utf8))
         } catch {
             return .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8), headers: [("Retry-After", "1")])

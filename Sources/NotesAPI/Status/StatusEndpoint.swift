@@ -8,17 +8,20 @@ import Scoreboard
 import SystemSupport
 
 /// `GET /status`: the pool as the scoreboard shows it, in the spirit of PHP-FPM's status page, as JSON or,
-/// with `?format=prometheus`, in Prometheus' text format. nginx lets only localhost reach it.
-struct StatusEndpoint {
-    let scoreboard: Scoreboard
-
-    func register(in router: inout Router) {
+/// with `?format=prometheus`, in Prometheus' text format. nginx lets only localhost reach it. A worker that
+/// runs without the supervisor has no scoreboard, and no status page.
+enum StatusEndpoint {
+    static func register(in router: inout Router<Services>) {
         router.add("GET", "/status", status)
     }
 
-    func status(_ request: HTTPRequest, _ parameters: PathParameters) -> HTTPResponse {
+    static func status(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+        guard let scoreboard = services.scoreboard else { throw APIError.notFound("Not Found") }
+        var query = QueryReader(request)
+        let format = query.choice("format", among: ["json", "prometheus"], default: "json")
+        try query.validate()
         let snapshot = PoolSnapshot(scoreboard)
-        if queryItems(request.rawQuery).last(where: { $0.name == "format" })?.value == "prometheus" {
+        if format == "prometheus" {
             return HTTPResponse(
                 status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")],
                 body: Array(snapshot.prometheusText.utf8))

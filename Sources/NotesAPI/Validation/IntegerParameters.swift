@@ -10,14 +10,9 @@ enum IntegerParameter {
         validate(raw, location: [.key("path"), .key(name)], lowerBound: .greaterThan(0), maximum: .max)
     }
 
-    /// An optional query parameter with a default and an inclusive range. The last occurrence wins, as in
-    /// Starlette.
-    static func query(
-        _ items: [(name: String, value: String)], name: String, default defaultValue: Int64,
-        range: ClosedRange<Int64>
-    ) -> Result<Int64, ValidationIssue> {
-        guard let raw = items.last(where: { $0.name == name })?.value else { return .success(defaultValue) }
-        return validate(raw, location: [.key("query"), .key(name)], lowerBound: .atLeast(range.lowerBound), maximum: range.upperBound)
+    /// A query parameter's value within an inclusive range.
+    static func query(_ raw: String, name: String, range: ClosedRange<Int64>) -> Result<Int64, ValidationIssue> {
+        validate(raw, location: [.key("query"), .key(name)], lowerBound: .atLeast(range.lowerBound), maximum: range.upperBound)
     }
 
     private enum Parsed {

@@ -33,17 +33,19 @@ struct FieldReader {
     private let body: JSONValue?
     private let object: JSONObject?
 
-    init(_ body: JSONValue?) {
+    /// - Parameter issues: problems found elsewhere in the request (the path), reported together.
+    init(_ body: JSONValue?, issues: [ValidationIssue] = []) {
         self.body = body
+        self.issues = issues
         switch body {
         case .object(let object):
             self.object = object
         case nil:
             self.object = nil
-            issues.append(ValidationIssue(type: "missing", location: [.key("body")], message: "Field required", input: .null))
+            self.issues.append(ValidationIssue(type: "missing", location: [.key("body")], message: "Field required", input: .null))
         case let other?:
             self.object = nil
-            issues.append(ValidationIssue(
+            self.issues.append(ValidationIssue(
                 type: "model_attributes_type", location: [.key("body")],
                 message: "Input should be a valid dictionary or object to extract fields from", input: other))
         }
@@ -51,7 +53,15 @@ struct FieldReader {
 
     /// A required JSON string. PostgreSQL text cannot hold NUL, so NUL is refused here, as bad input.
     mutating func string(_ name: String) -> String? {
-        guard let value = field(name) else { return nil }
+        field(name).flatMap { string(name, $0) }
+    }
+
+    /// A string that may be left out (PATCH); present, it must be a string like any other.
+    mutating func optionalString(_ name: String) -> String? {
+        object?[name].flatMap { string(name, $0) }
+    }
+
+    private mutating func string(_ name: String, _ value: JSONValue) -> String? {
         guard case .string(let text) = value else {
             issues.append(ValidationIssue(
                 type: "string_type", location: [.key("body"), .key(name)], message: "Input should be a valid string",
@@ -70,7 +80,14 @@ struct FieldReader {
 
     /// A required JSON boolean; strings and numbers are refused (strict, unlike pydantic's lax mode).
     mutating func bool(_ name: String) -> Bool? {
-        guard let value = field(name) else { return nil }
+        field(name).flatMap { bool(name, $0) }
+    }
+
+    mutating func optionalBool(_ name: String) -> Bool? {
+        object?[name].flatMap { bool(name, $0) }
+    }
+
+    private mutating func bool(_ name: String, _ value: JSONValue) -> Bool? {
         guard case .bool(let flag) = value else {
             issues.append(ValidationIssue(
                 type: "bool_type", location: [.key("body"), .key(name)], message: "Input should be a valid boolean",
@@ -78,6 +95,31 @@ struct FieldReader {
             return nil
         }
         return flag
+    }
+
+    /// A required id: a JSON number with an integral value from 1 to Int64.max. As in pydantic, `7.0` and
+    /// `7e0` are 7 while `7.5` is refused; a string or any other type is refused (strict).
+    mutating func id(_ name: String) -> Int64? {
+        guard let value = field(name) else { return nil }
+        let location: [ValidationIssue.Location] = [.key("body"), .key(name)]
+        guard case .number(let literal) = value else {
+            issues.append(ValidationIssue(type: "int_type", location: location, message: "Input should be a valid integer", input: value))
+            return nil
+        }
+        guard let integer = integralDigits(ofJSONNumber: literal) else {
+            issues.append(ValidationIssue(
+                type: "int_from_float", location: location,
+                message: "Input should be a valid integer, got a number with a fractional part", input: value))
+            return nil
+        }
+        switch IntegerParameter.positiveID(integer, name: name) {
+        case .success(let id):
+            return id
+        case .failure(let issue):
+            issues.append(ValidationIssue(
+                type: issue.type, location: location, message: issue.message, input: value, context: issue.context))
+            return nil
+        }
     }
 
     private mutating func field(_ name: String) -> JSONValue? {
@@ -89,4 +131,33 @@ struct FieldReader {
         }
         return value
     }
+}
+
+/// The integer a JSON number literal stands for, as decimal digits with an optional sign, computed exactly
+/// from its digits and exponent (no floating point); nil when it has a fractional part. Magnitudes far
+/// beyond Int64 come back as a long run of 9s, which range checks then refuse.
+func integralDigits(ofJSONNumber literal: String) -> String? {
+    var text = Substring(literal)
+    let negative = text.hasPrefix("-")
+    if negative { text = text.dropFirst() }
+    var exponent = 0
+    if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+        exponent = Int(text[text.index(after: e)...].drop { $0 == "+" }) ?? Int.max / 2
+        text = text[..<e]
+    }
+    let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+    let fraction = parts.count > 1 ? parts[1] : ""
+    var digits = String(parts[0]) + fraction
+    exponent -= fraction.count
+    if exponent < 0 {
+        let dropped = digits.suffix(min(-exponent, digits.count))
+        guard dropped.allSatisfy({ $0 == "0" }) else { return nil }
+        digits = String(digits.dropLast(dropped.count))
+    } else {
+        digits += String(repeating: "0", count: min(exponent, 40))
+    }
+    digits = String(digits.drop { $0 == "0" })
+    if digits.isEmpty { return "0" }
+    if digits.count > 40 { digits = String(repeating: "9", count: 40) }
+    return negative ? "-" + digits : digits
 }

@@ -1,0 +1,62 @@
+/// An article of the blog example.
+public struct Article: Sendable, Equatable {
+    public let id: Int64
+    public let title: String
+    public let content: String
+    public let authorID: Int64
+}
+
+/// The articles table, through prepared statements only.
+public struct ArticleStore {
+    private let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    private static let columns = "id, title, content, author_id"
+    static let insert = PreparedStatement(
+        name: "article_insert",
+        sql: "INSERT INTO articles (title, content, author_id) VALUES ($1, $2, $3) RETURNING \(columns)")
+    static let select = PreparedStatement(
+        name: "article_select", sql: "SELECT \(columns) FROM articles WHERE id = $1")
+    static let page = PreparedStatement(
+        name: "article_page", sql: "SELECT \(columns), count(*) OVER () FROM articles ORDER BY id LIMIT $2 OFFSET $1")
+    static let count = PreparedStatement(name: "article_count", sql: "SELECT count(*) FROM articles")
+    static let delete = PreparedStatement(
+        name: "article_delete", sql: "DELETE FROM articles WHERE id = $1 RETURNING id")
+
+    public static let statements = [insert, select, page, count, delete]
+
+    /// Returns nil when no author has `authorID`; the foreign key checks it in the same statement.
+    public func create(title: String, content: String, authorID: Int64) throws(StoreError) -> Article? {
+        do {
+            return Self.article(try database.run(Self.insert, [title, content, String(authorID)]), row: 0)
+        } catch .statementFailed(_, sqlState: "23503", _) {
+            return nil
+        }
+    }
+
+    public func article(id: Int64) throws(StoreError) -> Article? {
+        let result = try database.run(Self.select, [String(id)])
+        return result.rowCount == 0 ? nil : Self.article(result, row: 0)
+    }
+
+    public func articles(skip: Int64, take: Int64) throws(StoreError) -> Page<Article> {
+        try database.page(Self.page, [String(skip), String(take)], skip: skip, count: Self.count, [], row: Self.article)
+    }
+
+    /// Returns false when no article had this id.
+    public func delete(id: Int64) throws(StoreError) -> Bool {
+        try database.run(Self.delete, [String(id)]).rowCount == 1
+    }
+
+    private static func article(_ result: borrowing PGResult, row: Int) -> Article {
+        Article(
+            id: result.int64(row: row, column: 0),
+            title: result.string(row: row, column: 1),
+            content: result.string(row: row, column: 2),
+            authorID: result.int64(row: row, column: 3)
+        )
+    }
+}
