@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "notes-supervisor", targets: ["notes-supervisor"]),
         .executable(name: "notes-worker", targets: ["notes-worker"]),
+        .executable(name: "notes-null-responder", targets: ["notes-null-responder"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,6 +53,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+
+        // The benchmark's ceiling: the FastCGI layer with a fixed answer and no database.
+        .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "SystemSupport"]),
 
         .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore"]),
