@@ -94,6 +94,57 @@ def assert_not_found(resp: Response) -> None:
     assert_json(resp, 404, {"detail": "Note not found"})
 
 
+AUTHOR_KEYS = {"id", "first_name", "last_name", "created_at", "updated_at"}
+ARTICLE_KEYS = {"id", "title", "content", "author_id"}
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
+def assert_author(author, *, first_name: Optional[str] = None, last_name: Optional[str] = None,
+                  author_id: Optional[int] = None) -> dict:
+    assert isinstance(author, dict) and set(author) == AUTHOR_KEYS, f"not an author: {author!r}"
+    assert _is_id(author["id"]), author
+    assert isinstance(author["first_name"], str) and isinstance(author["last_name"], str), author
+    created = parse_timestamp(author["created_at"])
+    assert parse_timestamp(author["updated_at"]) >= created, author
+    assert abs(datetime.now(timezone.utc) - created) < timedelta(hours=1), f"created_at is not now: {author}"
+    if first_name is not None:
+        assert author["first_name"] == first_name, author
+    if last_name is not None:
+        assert author["last_name"] == last_name, author
+    if author_id is not None:
+        assert author["id"] == author_id, author
+    return author
+
+
+def assert_article(article, *, title: Optional[str] = None, content: Optional[str] = None,
+                   author_id: Optional[int] = None, article_id: Optional[int] = None) -> dict:
+    assert isinstance(article, dict) and set(article) == ARTICLE_KEYS, f"not an article: {article!r}"
+    assert _is_id(article["id"]) and _is_id(article["author_id"]), article
+    assert isinstance(article["title"], str) and isinstance(article["content"], str), article
+    for key, value in (("title", title), ("content", content), ("author_id", author_id), ("id", article_id)):
+        if value is not None:
+            assert article[key] == value, f"{key}: expected {value!r}, got {article!r}"
+    return article
+
+
+def assert_no_content(resp: Response) -> None:
+    """204 with an empty body and no Content-Type."""
+    assert resp.status == 204, f"expected 204, got {resp!r}"
+    assert resp.body == b"", f"204 with a body: {resp!r}"
+    assert resp.header("Content-Type") is None, f"204 with a Content-Type: {resp!r}"
+
+
+def total_count(resp: Response) -> int:
+    """The X-Total-Count header of a list response, as an int (exactly one, a decimal number)."""
+    value = resp.header("X-Total-Count")
+    assert value is not None, f"no X-Total-Count header: {resp!r}"
+    assert re.fullmatch(r"[0-9]+", value), f"X-Total-Count is not a decimal count: {value!r}"
+    return int(value)
+
+
 def assert_validation(resp: Response, *expected: tuple, inputs: Optional[dict] = None) -> list:
     """422 in FastAPI's shape with exactly the expected (type, loc) errors, in any order.
 

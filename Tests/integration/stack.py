@@ -691,6 +691,9 @@ class Client:
     def put(self, path: str, json_body=_NOTHING, **kw) -> Response:
         return self.request("PUT", path, json_body=json_body, **kw)
 
+    def patch(self, path: str, json_body=_NOTHING, **kw) -> Response:
+        return self.request("PATCH", path, json_body=json_body, **kw)
+
     def delete(self, path: str, **kw) -> Response:
         return self.request("DELETE", path, **kw)
 
