@@ -4,7 +4,9 @@ mid-request, and refusing to start against a database it cannot use."""
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 
 import pytest
 
@@ -40,6 +42,23 @@ def one_line(text: str) -> str:
     for marker in CRASH_MARKERS:
         assert marker not in text, f"{marker!r} in stderr:\n{text}"
     return lines[0]
+
+
+def test_worker_runs_under_spawn_fcgi(bin_dir, db, tmp_root):
+    """The FastCGI convention (listening socket as fd 0) lets spawn-fcgi run a worker without the supervisor."""
+    spawn_fcgi = shutil.which("spawn-fcgi")
+    assert spawn_fcgi, "spawn-fcgi is missing: scripts/install-deps installs it"
+    sock = tmp_root / f"spawn-{os.getpid()}.sock"
+    proc = subprocess.Popen([spawn_fcgi, "-n", "-s", str(sock), "-M", "0660", "--", str(bin_dir / "notes-worker")],
+                            env={**os.environ, "DATABASE_URL": db.url}, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: proc.pid in db.worker_backends(), 20,
+                   what=lambda: f"the spawn-fcgi worker to connect: {proc.poll()}")
+        created = assert_note(assert_json(post(str(sock), b'{"text": "via spawn-fcgi", "completed": false}'), 201))
+        assert assert_json(fastcgi_request(str(sock), "GET", f"/notes/{created['id']}/"), 200) == created
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0, proc.stderr.read()
 
 
 def test_worker_sends_no_cors_headers(worker):
