@@ -21,10 +21,11 @@ let package = Package(
         // Layers: each knows one thing (see docs/ARCHITECTURE.md).
         .target(name: "SystemSupport"),
         .target(name: "CScoreboard"),
+        .target(name: "CLinux"),
         .target(name: "Scoreboard", dependencies: ["CScoreboard", "SystemSupport"]),
         .target(name: "ServiceLog", dependencies: ["SystemSupport", .product(name: "Logging", package: "swift-log")]),
         .target(name: "HTTPMessages"),
-        .target(name: "FastCGIResponder", dependencies: ["CFastCGI", "HTTPMessages", "SystemSupport"]),
+        .target(name: "FastCGIResponder", dependencies: ["CFastCGI", "CLinux", "HTTPMessages", "SystemSupport"]),
         .target(
             name: "NotesStore",
             dependencies: ["CLibPQ"],

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CFastCGI
+import CLinux
 import HTTPMessages
 import SystemSupport
 
@@ -35,7 +36,7 @@ public enum ServeDecision: Sendable {
 /// on the listening socket it is given, turns the request into an `HTTPRequest`, and writes the handler's
 /// `HTTPResponse` back in one write.
 ///
-/// It waits for connections in poll(), on the listening socket and the signal pipe together, and accepts
+/// It waits for connections in epoll, on the listening socket and the signal pipe together, and accepts
 /// without blocking: a stop signal is therefore seen at once, whether it arrives while the worker waits
 /// or while it is busy (the request in hand is finished first). This avoids the race libfcgi's own
 /// shutdown flag has between its check and a blocking accept().
@@ -55,7 +56,7 @@ public final class FastCGIResponder {
         guard getsockopt(listenFD, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0, accepting != 0 else {
             throw .notAListeningSocket(fd: listenFD)
         }
-        // The open file description is shared with the other workers; they all wait in poll() too, so a
+        // The open file description is shared with the other workers; they all wait in epoll too, so a
         // non-blocking accept that loses the race to a sibling just returns EAGAIN.
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
@@ -72,30 +73,44 @@ public final class FastCGIResponder {
 
     /// Serves requests until `onSignal` or `handler` says to stop; the request in hand is always finished
     /// first. Returns early with an error only when the listening socket itself fails.
+    ///
+    /// Waits in epoll with `EPOLLEXCLUSIVE` on the listening socket, so that a new connection wakes one idle
+    /// worker rather than all of them (the thundering herd that plain poll() causes, where every worker but
+    /// one wakes up only to get EAGAIN from accept).
     public func serve(
         signals: SignalPipe, onSignal: (Int32) -> ServeDecision,
         handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)
     ) throws(FastCGIError) {
-        var fds = [
-            pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0),
-        ]
+        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epoll >= 0 else { throw .acceptFailed(code: errno) }
+        defer { close(epoll) }
+        try watch(listenFD, in: epoll, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)
+        try watch(signals.readFD, in: epoll, events: EPOLLIN.rawValue)
+
+        var ready = [epoll_event](repeating: epoll_event(), count: 2)
         while true {
-            fds[0].revents = 0
-            fds[1].revents = 0
-            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+            let count = epoll_wait(epoll, &ready, Int32(ready.count), -1)
+            if count < 0 {
                 if errno == EINTR { continue }
                 throw .acceptFailed(code: errno)
             }
-            if fds[1].revents != 0 {
+            let readyFDs = ready[0..<Int(count)].map { $0.data.fd }
+            if readyFDs.contains(signals.readFD) {
                 // Every signal is handed over, even after one that stops, so none is lost.
                 let decisions = signals.drain().map(onSignal)
                 if decisions.contains(.stop) { return }
             }
-            if fds[0].revents != 0, try acceptAndAnswer(handler) == .stop {
+            if readyFDs.contains(listenFD), try acceptAndAnswer(handler) == .stop {
                 return
             }
         }
+    }
+
+    private func watch(_ fd: Int32, in epoll: Int32, events: UInt32) throws(FastCGIError) {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else { throw .acceptFailed(code: errno) }
     }
 
     private func acceptAndAnswer(_ handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)) throws(FastCGIError) -> ServeDecision {

@@ -32,7 +32,7 @@ public struct Router<Context>: Sendable {
 
     public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
         let segments = Self.split(pattern).map { part -> Segment in
-            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(part)
+            part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
         if let index = routes.firstIndex(where: { $0.segments == segments }) {
             routes[index].handlers.append((method, handler))
@@ -55,7 +55,7 @@ public struct Router<Context>: Sendable {
     }
 
     public func match(method: String, rawPath: String) -> Match {
-        guard rawPath.hasPrefix("/") else { return .notFound }
+        guard rawPath.utf8.first == UInt8(ascii: "/") else { return .notFound }
         let parts = Self.split(rawPath).map { percentDecoded($0) }
         for route in routes {
             guard let parameters = Self.bind(route.segments, to: parts) else { continue }
@@ -68,11 +68,13 @@ public struct Router<Context>: Sendable {
     }
 
     /// `/notes/1/` → ["notes", "1"]. One trailing slash is optional; any other empty segment stays and
-    /// matches nothing, so `//notes` is not `/notes`.
-    private static func split(_ path: String) -> [String] {
-        var body = path.dropFirst()
-        if body.hasSuffix("/") { body = body.dropLast() }
-        return body.isEmpty ? [] : body.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    /// matches nothing, so `//notes` is not `/notes`. Works on UTF-8 bytes: '/' is ASCII, and splitting by
+    /// Character would segment grapheme clusters on every request for nothing.
+    private static func split(_ path: String) -> [Substring] {
+        var body = path.utf8.dropFirst()
+        if body.last == UInt8(ascii: "/") { body = body.dropLast() }
+        guard !body.isEmpty else { return [] }
+        return body.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { Substring($0) }
     }
 
     private static func bind(_ segments: [Segment], to parts: [String]) -> PathParameters? {
