@@ -13,15 +13,17 @@ export HTTP_PORT WORKERS STATE_DIR
 # One step at a time even under -j: `test` relies on its order, and the machine has 2 cores.
 .NOTPARALLEL:
 
-.PHONY: help deps build run test unit-test integration-test clean
+.PHONY: help deps build run test unit-test integration-test bench clean
 
 help:
 	@echo "make run               install what is missing, build, start PostgreSQL + workers + nginx on"
 	@echo "                       127.0.0.1:\$$HTTP_PORT (default 8080); Ctrl-C stops everything"
 	@echo "make test              install what is missing, build, run unit and integration tests"
-	@echo "make build             release build (swift build -c release)"
+	@echo "make build             release build (scripts/build: swift build -c release --static-swift-stdlib)"
 	@echo "make unit-test         swift test"
 	@echo "make integration-test  pytest Tests/integration against the release binaries"
+	@echo "make bench             benchmark on a private stack (bench/run, ~5 min; docs/PERFORMANCE.md);"
+	@echo "                       measures the binaries in .build/release as they are: make build first"
 	@echo "make deps              scripts/install-deps only"
 	@echo "make clean             remove .build (never STATE_DIR: it holds the database)"
 	@echo "variables: HTTP_PORT, WORKERS, STATE_DIR (and DATABASE_URL, CORS_ORIGINS from the environment)"
@@ -30,7 +32,7 @@ deps:
 	scripts/install-deps
 
 build:
-	$(SWIFT) build -c release
+	scripts/build
 
 run:
 	@scripts/run-stack
@@ -42,7 +44,12 @@ unit-test:
 
 # The tests start their own cluster, supervisor and nginx from the binaries in NOTES_BIN_DIR.
 integration-test: build
-	NOTES_BIN_DIR="$$($(SWIFT) build -c release --show-bin-path)" $(PYTHON) -m pytest -q Tests/integration
+	NOTES_BIN_DIR="$$(scripts/build --show-bin-path)" $(PYTHON) -m pytest -q Tests/integration
+
+# Its own stack in a temporary directory; DURATION, WARMUP, WORKERS, SCALING... are read by bench/run.
+# No dependency on build: the benchmark measures the binaries that are there (it builds only if they are missing).
+bench:
+	@bench/run
 
 clean:
 	rm -rf .build

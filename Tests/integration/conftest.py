@@ -1,6 +1,6 @@
 """Fixtures for the notes integration tests (see stack.py for the harness itself).
 
-Binaries: $NOTES_BIN_DIR, else `swift build -c release --show-bin-path`.
+Binaries: $NOTES_BIN_DIR, else `scripts/build --show-bin-path`.
 One private PostgreSQL cluster per session; every stack gets its own database.
 Set NOTES_KEEP_TMP=1 to keep the temporary directory (logs, sockets, cluster) after the run.
 """

@@ -221,17 +221,17 @@ def run(cmd: list, env: Optional[dict] = None, timeout: float = 120.0, check: bo
 
 
 def find_bin_dir() -> Path:
-    """NOTES_BIN_DIR, else `swift build -c release --show-bin-path` in the repository root."""
+    """NOTES_BIN_DIR, else `scripts/build --show-bin-path` in the repository root."""
     env_dir = os.environ.get("NOTES_BIN_DIR")
     if env_dir:
         path = Path(env_dir)
     else:
-        out = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=REPO_ROOT,
+        out = subprocess.run([str(REPO_ROOT / "scripts" / "build"), "--show-bin-path"], cwd=REPO_ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
         path = Path(out.stdout.strip())
     for name in ("notes-worker", "notes-supervisor"):
         if not os.access(path / name, os.X_OK):
-            raise RuntimeError(f"{path / name} missing: build first (swift build -c release) or set NOTES_BIN_DIR")
+            raise RuntimeError(f"{path / name} missing: build first (scripts/build) or set NOTES_BIN_DIR")
     return path
 
 
