@@ -21,7 +21,7 @@ public struct ArticleStore {
     static let select = PreparedStatement(
         name: "article_select", sql: "SELECT \(columns) FROM articles WHERE id = $1")
     static let page = PreparedStatement(
-        name: "article_page", sql: "SELECT \(columns), count(*) OVER () FROM articles ORDER BY id LIMIT $2 OFFSET $1")
+        name: "article_page", sql: pageSQL(table: "articles", columns: columns, formattedColumns: columns))
     static let count = PreparedStatement(name: "article_count", sql: "SELECT count(*) FROM articles")
     static let delete = PreparedStatement(
         name: "article_delete", sql: "DELETE FROM articles WHERE id = $1 RETURNING id")

@@ -28,7 +28,9 @@ public struct AuthorStore {
     static let select = PreparedStatement(
         name: "author_select", sql: "SELECT \(columns) FROM authors WHERE id = $1")
     static let page = PreparedStatement(
-        name: "author_page", sql: "SELECT \(columns), count(*) OVER () FROM authors ORDER BY id LIMIT $2 OFFSET $1")
+        name: "author_page",
+        sql: pageSQL(
+            table: "authors", columns: "id, first_name, last_name, created_at, updated_at", formattedColumns: columns))
     static let count = PreparedStatement(name: "author_count", sql: "SELECT count(*) FROM authors")
     static let delete = PreparedStatement(
         name: "author_delete", sql: "DELETE FROM authors WHERE id = $1 RETURNING id")

@@ -23,10 +23,9 @@ public struct NoteStore {
         name: "note_select", sql: "SELECT \(columns) FROM notes WHERE id = $1")
     static let page = PreparedStatement(
         name: "note_page",
-        sql: """
-            SELECT \(columns), count(*) OVER () FROM notes WHERE $3::boolean IS NULL OR completed = $3
-            ORDER BY id LIMIT $2 OFFSET $1
-            """)
+        sql: pageSQL(
+            table: "notes", columns: "id, text, completed, created_at, updated_at", formattedColumns: columns,
+            filter: "$3::boolean IS NULL OR completed = $3"))
     static let count = PreparedStatement(
         name: "note_count", sql: "SELECT count(*) FROM notes WHERE $1::boolean IS NULL OR completed = $1")
     static let update = PreparedStatement(
