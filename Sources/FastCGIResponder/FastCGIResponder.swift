@@ -46,6 +46,8 @@ public final class FastCGIResponder {
     /// Owned here for the responder's whole life; `FCGX_Finish_r` releases each request's memory and
     /// connection, `FCGX_Free` whatever is left at the end.
     private var request = FCGX_Request()
+    /// Allocated once: zeroing a fresh 16 KiB array for every request was 18% of a GET's instructions.
+    private let readBuffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 16384)
 
     /// - Parameters:
     ///   - listenFD: the listening socket; 0 by the FastCGI convention.
@@ -69,6 +71,7 @@ public final class FastCGIResponder {
 
     deinit {
         FCGX_Free(&request, 1)
+        readBuffer.deallocate()
     }
 
     /// Serves requests until `onSignal` or `handler` says to stop; the request in hand is always finished
@@ -158,16 +161,11 @@ public final class FastCGIResponder {
         var body: [UInt8] = []
         body.reserveCapacity(min(max(declaredLength, 0), maxBodyBytes))
         var tooLarge = declaredLength > maxBodyBytes
-        var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
-            let count = chunk.withUnsafeMutableBufferPointer { buffer in
-                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                    FCGX_GetStr($0, Int32(buffer.count), request.in)
-                }
-            }
+            let count = FCGX_GetStr(readBuffer.baseAddress!, Int32(readBuffer.count), request.in)
             if count <= 0 { break }
             if !tooLarge {
-                body.append(contentsOf: chunk[0..<Int(count)])
+                body.append(contentsOf: UnsafeRawBufferPointer(start: readBuffer.baseAddress!, count: Int(count)))
                 tooLarge = body.count > maxBodyBytes
             }
         }

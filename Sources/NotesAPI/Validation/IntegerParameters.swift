@@ -43,21 +43,25 @@ enum IntegerParameter {
         _ raw: String, location: [ValidationIssue.Location], lowerBound: LowerBound, maximum: Int64
     ) -> Result<Int64, ValidationIssue> {
         let input = JSONValue.string(raw)
-        let tooSmall: ValidationIssue
-        switch lowerBound {
-        case .greaterThan(let limit):
-            tooSmall = ValidationIssue(
-                type: "greater_than", location: location, message: "Input should be greater than \(limit)",
-                input: input, context: ["gt": .number(String(limit))])
-        case .atLeast(let limit):
-            tooSmall = ValidationIssue(
-                type: "greater_than_equal", location: location,
-                message: "Input should be greater than or equal to \(limit)", input: input,
-                context: ["ge": .number(String(limit))])
+        // Built only when needed: this runs on every request that has an id.
+        func tooSmall() -> ValidationIssue {
+            switch lowerBound {
+            case .greaterThan(let limit):
+                ValidationIssue(
+                    type: "greater_than", location: location, message: "Input should be greater than \(limit)",
+                    input: input, context: ["gt": .number(String(limit))])
+            case .atLeast(let limit):
+                ValidationIssue(
+                    type: "greater_than_equal", location: location,
+                    message: "Input should be greater than or equal to \(limit)", input: input,
+                    context: ["ge": .number(String(limit))])
+            }
         }
-        let tooLarge = ValidationIssue(
-            type: "less_than_equal", location: location, message: "Input should be less than or equal to \(maximum)",
-            input: input, context: ["le": .number(String(maximum))])
+        func tooLarge() -> ValidationIssue {
+            ValidationIssue(
+                type: "less_than_equal", location: location, message: "Input should be less than or equal to \(maximum)",
+                input: input, context: ["le": .number(String(maximum))])
+        }
 
         switch parse(raw) {
         case .notAnInteger:
@@ -65,16 +69,16 @@ enum IntegerParameter {
                 type: "int_parsing", location: location,
                 message: "Input should be a valid integer, unable to parse string as an integer", input: input))
         case .belowInt64:
-            return .failure(tooSmall)
+            return .failure(tooSmall())
         case .aboveInt64:
-            return .failure(tooLarge)
+            return .failure(tooLarge())
         case .value(let value):
             switch lowerBound {
-            case .greaterThan(let limit) where value <= limit: return .failure(tooSmall)
-            case .atLeast(let limit) where value < limit: return .failure(tooSmall)
+            case .greaterThan(let limit) where value <= limit: return .failure(tooSmall())
+            case .atLeast(let limit) where value < limit: return .failure(tooSmall())
             default: break
             }
-            return value > maximum ? .failure(tooLarge) : .success(value)
+            return value > maximum ? .failure(tooLarge()) : .success(value)
         }
     }
 }
