@@ -1,0 +1,3 @@
+-- POST /notes/ with a note-sized JSON body.
+dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
+function bench.build(k) return bench.create() end
