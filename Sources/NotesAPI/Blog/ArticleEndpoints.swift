@@ -14,9 +14,7 @@ enum ArticleEndpoints {
     private static let notFound = APIError.notFound("Article does not exist")
 
     static func list(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        var query = QueryReader(request)
-        let (skip, take) = query.page()
-        try query.validate()
+        let (skip, take) = try QueryReader.page(of: request)
         return Responses.list(try services.articles.articles(skip: skip, take: take), capacity: 256) { $0.article($1) }
     }
 

@@ -14,9 +14,7 @@ enum AuthorEndpoints {
     static let notFound = APIError.notFound("Author does not exist")
 
     static func list(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        var query = QueryReader(request)
-        let (skip, take) = query.page()
-        try query.validate()
+        let (skip, take) = try QueryReader.page(of: request)
         return Responses.list(try services.authors.authors(skip: skip, take: take), capacity: 160) { $0.author($1) }
     }
 

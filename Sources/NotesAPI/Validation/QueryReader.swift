@@ -33,6 +33,14 @@ struct QueryReader {
          integer("take", default: Self.defaultPageSize, range: 1...Self.pageSizeLimit))
     }
 
+    /// `skip` and `take` of a list that takes no other parameter, validated.
+    static func page(of request: HTTPRequest) throws(APIError) -> (skip: Int64, take: Int64) {
+        var query = QueryReader(request)
+        let page = query.page()
+        try query.validate()
+        return page
+    }
+
     /// An optional boolean, with the spellings pydantic accepts in a query string.
     mutating func optionalBool(_ name: String) -> Bool? {
         guard let raw = value(name) else { return nil }
