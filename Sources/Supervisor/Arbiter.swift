@@ -81,7 +81,7 @@ public final class Arbiter {
             commonArguments: configuration.workerArguments)
         try launcher.validate()
         scoreboard.publishSupervisor(pid: getpid(), startedAtUnixMicroseconds: wallClockMicroseconds(), listen: socket.address.description)
-        scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+        publishPool()
         logger.info("listening on \(socket.address) with \(targetWorkers) workers of \(configuration.workerBinary)")
 
         while true {
@@ -124,7 +124,7 @@ public final class Arbiter {
             startReload()
         case SIGTTIN where !stopping:
             targetWorkers += 1
-            scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+            publishPool()
             logger.info("received \(signalName(signo)): \(targetWorkers) workers")
         case SIGTTOU where !stopping:
             guard targetWorkers > 1 else {
@@ -132,7 +132,7 @@ public final class Arbiter {
                 return
             }
             targetWorkers -= 1
-            scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+            publishPool()
             logger.info("received \(signalName(signo)): \(targetWorkers) workers")
             if let newest = activeWorkers.max(by: { $0.startedAt < $1.startedAt }) {
                 retire(newest.pid, .scaledDown)
@@ -156,7 +156,7 @@ public final class Arbiter {
         reload = (reload?.previousGeneration ?? generation, 0)
         latestGeneration += 1
         generation = latestGeneration
-        scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+        publishPool()
         logger.info("reloading: starting generation \(generation) (\(targetWorkers) workers)")
     }
 
@@ -258,7 +258,7 @@ public final class Arbiter {
         reload = nil
         awaitingReplacement.removeAll()
         for worker in workers.values where worker.generation == failed { retire(worker.pid, .reload) }
-        scoreboard.publish(generation: generation, targetWorkers: targetWorkers)
+        publishPool()
         notifier?.send("READY=1", "STATUS=reload failed: \(statusLine())")
     }
 
@@ -329,12 +329,19 @@ public final class Arbiter {
             logger.info("reload complete: generation \(generation) accepting, retiring \(old.count) workers of earlier generations")
             for worker in old { retire(worker.pid, .reload) }
             reload = nil
+            publishPool()
             notifier?.send("READY=1", "STATUS=\(statusLine())")
         } else if !announcedReady {
             logger.info("ready: \(active.count) workers accepting")
             notifier?.send("READY=1", "STATUS=\(statusLine())")
         }
         announcedReady = true
+    }
+
+    /// The scoreboard shows the generation that serves: during a reload, the old one until the new one accepts.
+    /// Workers of an older generation than that are leaving, whatever their last state.
+    private func publishPool() {
+        scoreboard.publish(generation: reload?.previousGeneration ?? generation, targetWorkers: targetWorkers)
     }
 
     private func statusLine() -> String {

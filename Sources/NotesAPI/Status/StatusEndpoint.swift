@@ -34,6 +34,9 @@ enum StatusEndpoint {
 struct PoolSnapshot {
     struct Worker {
         let slot: WorkerSlot
+        /// The slot's state, except that a worker of a generation older than the serving one is retiring:
+        /// it was told to stop, and its slot shows what it was doing when it was.
+        let state: WorkerState
         let currentDurationSeconds: Double?
         let residentBytes: Int?
     }
@@ -43,11 +46,13 @@ struct PoolSnapshot {
     let acceptedRequests: UInt64
 
     init(_ scoreboard: Scoreboard) {
-        header = scoreboard.header
+        let header = scoreboard.header
+        self.header = header
         let slots = scoreboard.occupiedSlots
         workers = slots.map { slot in
             Worker(
                 slot: slot,
+                state: slot.generation < header.generation && slot.state.isAccepting ? .retiring : slot.state,
                 currentDurationSeconds: slot.currentRequest.map { secondsSince($0.startedNanoseconds) },
                 residentBytes: slot.pid > 0 ? residentSetBytes(of: slot.pid) : nil)
         }
@@ -55,7 +60,7 @@ struct PoolSnapshot {
     }
 
     func count(_ state: WorkerState) -> Int {
-        workers.filter { $0.slot.state == state }.count
+        workers.filter { $0.state == state }.count
     }
 
     var json: [UInt8] {
@@ -102,7 +107,7 @@ struct PoolSnapshot {
                     member(&writer, "generation")
                     writer.integer(worker.slot.generation)
                     member(&writer, "state")
-                    writer.string(worker.slot.state.rawValue)
+                    writer.string(worker.state.rawValue)
                     member(&writer, "requests")
                     writer.integer(worker.slot.requests)
                     member(&writer, "current_request")
