@@ -184,7 +184,8 @@ func residentSetBytes(of pid: Int32) -> Int? {
     let count = read(fd, &buffer, buffer.count)
     guard count > 0 else { return nil }
     let fields = buffer[0..<count].split(separator: UInt8(ascii: " "))
-    guard fields.count > 1, let pages = Int(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+    // A worker that has exited but is not reaped yet has no resident pages: unknown rather than 0 bytes.
+    guard fields.count > 1, let pages = Int(String(decoding: fields[1], as: UTF8.self)), pages > 0 else { return nil }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
