@@ -19,10 +19,10 @@ public struct ArticleStore {
         name: "article_insert",
         sql: "INSERT INTO articles (title, content, author_id) VALUES ($1, $2, $3) RETURNING \(columns)")
     static let select = PreparedStatement(
-        name: "article_select", sql: "SELECT \(columns) FROM articles WHERE id = $1")
+        name: "article_select", sql: "SELECT \(columns) FROM articles WHERE id = $1", readsOnly: true)
     static let page = PreparedStatement(
-        name: "article_page", sql: pageSQL(table: "articles", columns: columns, formattedColumns: columns))
-    static let count = PreparedStatement(name: "article_count", sql: "SELECT count(*) FROM articles")
+        name: "article_page", sql: pageSQL(table: "articles", columns: columns, formattedColumns: columns), readsOnly: true)
+    static let count = PreparedStatement(name: "article_count", sql: countSQL(table: "articles"), readsOnly: true)
     static let delete = PreparedStatement(
         name: "article_delete", sql: "DELETE FROM articles WHERE id = $1 RETURNING id")
 

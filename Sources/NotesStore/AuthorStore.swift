@@ -26,12 +26,12 @@ public struct AuthorStore {
     static let insert = PreparedStatement(
         name: "author_insert", sql: "INSERT INTO authors (first_name, last_name) VALUES ($1, $2) RETURNING \(columns)")
     static let select = PreparedStatement(
-        name: "author_select", sql: "SELECT \(columns) FROM authors WHERE id = $1")
+        name: "author_select", sql: "SELECT \(columns) FROM authors WHERE id = $1", readsOnly: true)
     static let page = PreparedStatement(
         name: "author_page",
         sql: pageSQL(
-            table: "authors", columns: "id, first_name, last_name, created_at, updated_at", formattedColumns: columns))
-    static let count = PreparedStatement(name: "author_count", sql: "SELECT count(*) FROM authors")
+            table: "authors", columns: "id, first_name, last_name, created_at, updated_at", formattedColumns: columns), readsOnly: true)
+    static let count = PreparedStatement(name: "author_count", sql: countSQL(table: "authors"), readsOnly: true)
     static let delete = PreparedStatement(
         name: "author_delete", sql: "DELETE FROM authors WHERE id = $1 RETURNING id")
 

@@ -2,10 +2,13 @@
 public struct PreparedStatement: Sendable {
     public let name: String
     public let sql: String
+    /// Changes nothing, so running it again after its connection was lost cannot apply anything twice.
+    public let readsOnly: Bool
 
-    public init(name: String, sql: String) {
+    public init(name: String, sql: String, readsOnly: Bool = false) {
         self.name = name
         self.sql = sql
+        self.readsOnly = readsOnly
     }
 }
 
@@ -41,7 +44,7 @@ public final class Database {
             let current = try schemaVersion(on: connection)
             if current < requiredSchemaVersion { throw .schemaBehind(current: current, required: requiredSchemaVersion) }
         }
-        for statement in statements {
+        for statement in statements where settings.preparesStatements {
             guard let result = connection.prepare(name: statement.name, sql: statement.sql) else {
                 throw .unavailable("preparing \(statement.name): \(connection.lastError)")
             }
@@ -62,11 +65,26 @@ public final class Database {
         return reopened
     }
 
+    /// Runs `statement`. When its connection turns out to be lost, a read runs once more on a new connection
+    /// (a database restart then costs a read nothing); a write never runs again: it may have committed before
+    /// the connection died, and a second run could apply it twice, so the caller answers 503 and the client
+    /// decides (docs/DATABASE.md).
     func run(_ statement: PreparedStatement, _ parameters: [String?]) throws(StoreError) -> PGResult {
         let connection = try connected()
-        guard let result = connection.executePrepared(name: statement.name, parameters: parameters) else {
-            throw .unavailable(connection.lastError)
+        do {
+            return try run(statement, parameters, on: connection)
+        } catch {
+            guard case .unavailable = error, statement.readsOnly else { throw error }
+            self.connection = nil
+            return try run(statement, parameters, on: connected())
         }
+    }
+
+    private func run(_ statement: PreparedStatement, _ parameters: [String?], on connection: PGConnection) throws(StoreError) -> PGResult {
+        let sent = settings.preparesStatements
+            ? connection.executePrepared(name: statement.name, parameters: parameters)
+            : connection.executeUnnamed(sql: statement.sql, parameters: parameters)
+        guard let result = sent else { throw .unavailable(connection.lastError) }
         guard result.succeeded else {
             let error = Self.failure(of: statement.name, result: result, connection: connection)
             if case .timedOut = error { statementTimedOut = true }

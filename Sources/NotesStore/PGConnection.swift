@@ -59,9 +59,24 @@ final class PGConnection {
 
     /// Parameters travel as text, separately from the statement, so no input ever becomes SQL; nil is NULL.
     func executePrepared(name: String, parameters: [String?]) -> PGResult? {
+        withCParameters(parameters) { count, values in
+            PQexecPrepared(handle, name, count, values, nil, nil, 0)
+        }
+    }
+
+    /// The same as a prepared statement, in the same single round trip, but parsed and planned each time:
+    /// nothing outlives the call on the server, which is what a transaction-mode pooler needs.
+    func executeUnnamed(sql: String, parameters: [String?]) -> PGResult? {
+        withCParameters(parameters) { count, values in
+            PQexecParams(handle, sql, count, nil, values, nil, nil, 0)
+        }
+    }
+
+    private func withCParameters(
+        _ parameters: [String?], _ body: (Int32, [UnsafePointer<CChar>?]) -> OpaquePointer?
+    ) -> PGResult? {
         let values = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { values.forEach { free($0) } }
-        let cValues = values.map { UnsafePointer($0) }
-        return PQexecPrepared(handle, name, Int32(cValues.count), cValues, nil, nil, 0).map { PGResult($0) }
+        return body(Int32(values.count), values.map { UnsafePointer($0) }).map { PGResult($0) }
     }
 }

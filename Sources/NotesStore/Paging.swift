@@ -21,18 +21,23 @@ extension Database {
     }
 }
 
-/// A page of `table` in id order, `$1` rows skipped and at most `$2` returned, with the count of all rows
-/// matching `filter` as the last column.
+/// A page of `table` in id order, `$1` rows skipped and at most `$2` returned, with `total` (a scalar
+/// query; by default the count of all rows matching `filter`) as the last column.
 ///
 /// The skipped rows are read in a subquery that computes nothing: PostgreSQL evaluates the select list for
 /// every row OFFSET skips, so formatting timestamps there (or `count(*) OVER ()`, which needs every row
 /// formatted before the LIMIT) made a page at offset 10,000 eight times slower (docs/PERFORMANCE.md).
-func pageSQL(table: String, columns: String, formattedColumns: String, filter: String = "true") -> String {
+func pageSQL(table: String, columns: String, formattedColumns: String, filter: String = "true", total: String? = nil) -> String {
     """
-    SELECT \(formattedColumns), (SELECT count(*) FROM \(table) WHERE \(filter))
+    SELECT \(formattedColumns), (\(total ?? countSQL(table: table, filter: filter)))
     FROM (SELECT \(columns) FROM \(table) WHERE \(filter) ORDER BY id LIMIT $2 OFFSET $1) AS page
     ORDER BY id
     """
+}
+
+/// The number of rows of `table` that match `filter`, read row by row.
+func countSQL(table: String, filter: String = "true") -> String {
+    "SELECT count(*) FROM \(table) WHERE \(filter)"
 }
 
 /// `column` as RFC 3339 in UTC with microseconds, formatted by the server.

@@ -10,6 +10,8 @@ public enum StoreError: Error, CustomStringConvertible {
     case statementFailed(statement: String, sqlState: String, message: String)
     /// A migration failed and was rolled back.
     case migrationFailed(name: String, message: String)
+    /// A setting in the environment has a value that means nothing.
+    case misconfigured(String)
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum StoreError: Error, CustomStringConvertible {
             "statement \(statement) failed (SQLSTATE \(sqlState)): \(message)"
         case .migrationFailed(let name, let message):
             "migration \(name) failed and was rolled back: \(message)"
+        case .misconfigured(let message):
+            message
         }
     }
 }

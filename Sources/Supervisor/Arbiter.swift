@@ -59,7 +59,7 @@ public final class Arbiter {
         self.configuration = configuration
         self.logger = logger
         self.targetWorkers = configuration.workers
-        self.environment = try WorkerEnvironment(inheriting: WorkerEnvironment.current, file: configuration.environmentFile)
+        self.environment = try Self.workerEnvironment(configuration)
         self.scoreboard = try Scoreboard.create()
         self.notifier = SystemdNotifier(socketPath: getenv("NOTIFY_SOCKET").map { String(cString: $0) })
     }
@@ -144,12 +144,18 @@ public final class Arbiter {
         }
     }
 
+    private static func workerEnvironment(_ configuration: SupervisorConfiguration) throws(SystemError) -> WorkerEnvironment {
+        try WorkerEnvironment(
+            inheriting: WorkerEnvironment.current, file: configuration.environmentFile,
+            overrides: configuration.workerEnvironmentOverrides)
+    }
+
     /// Starts a new generation from the worker binary as it is on disk now, with the environment file read
     /// again; the old generation is retired once every new worker accepts (`finishReloadOrStartWhenReady`).
     private func startReload() {
         notifier?.send("RELOADING=1", "MONOTONIC_USEC=\(monotonicNanoseconds() / 1000)")
         do {
-            environment = try WorkerEnvironment(inheriting: WorkerEnvironment.current, file: configuration.environmentFile)
+            environment = try Self.workerEnvironment(configuration)
         } catch {
             logger.error("reload: keeping the previous worker environment: \(error)")
         }

@@ -1,4 +1,6 @@
-/// Where the FastCGI socket listens: `unix:/path/to.sock` or `host:port` (`[::1]:9000` for IPv6).
+/// Where the FastCGI socket listens: `unix:/path/to.sock` or `host:port` (`[::1]:9000` for IPv6). A port
+/// alone (`9000` or `:9000`) listens on loopback: the FastCGI socket is for nginx on the same host unless
+/// another address is named on purpose (then restrict peers with `--allow-from`).
 public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
     case unix(path: String)
     case tcp(host: String, port: UInt16)
@@ -10,14 +12,20 @@ public enum ListenAddress: Equatable, Sendable, CustomStringConvertible {
             self = .unix(path: path)
             return
         }
+        if let port = UInt16(text), port > 0 {
+            self = .tcp(host: Self.loopback, port: port)
+            return
+        }
         guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]), port > 0 else {
             return nil
         }
-        var host = String(text[..<colon])
+        var host = colon == text.startIndex ? Self.loopback : String(text[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { return nil }
         self = .tcp(host: host, port: port)
     }
+
+    static let loopback = "127.0.0.1"
 
     public var description: String {
         switch self {

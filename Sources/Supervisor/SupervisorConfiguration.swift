@@ -14,10 +14,14 @@ public struct SupervisorConfiguration: Sendable {
     public var logFile: String?
     /// `KEY=VALUE` lines for the workers' environment, read again on every reload.
     public var environmentFile: String?
+    /// The only peer addresses a worker listening on TCP answers (libfcgi's `FCGI_WEB_SERVER_ADDRS`);
+    /// nil leaves whatever the environment says.
+    public var allowedPeers: [String]?
 
     public init(
         listen: ListenAddress, workers: Int, workerBinary: String, gracefulTimeout: Double, socketGroup: String?,
-        requestTimeout: Double?, maxRequests: Int, maxRequestsJitter: Int, logFile: String?, environmentFile: String?
+        requestTimeout: Double?, maxRequests: Int, maxRequestsJitter: Int, logFile: String?, environmentFile: String?,
+        allowedPeers: [String]? = nil
     ) {
         self.listen = listen
         self.workers = workers
@@ -29,6 +33,12 @@ public struct SupervisorConfiguration: Sendable {
         self.maxRequestsJitter = maxRequestsJitter
         self.logFile = logFile
         self.environmentFile = environmentFile
+        self.allowedPeers = allowedPeers
+    }
+
+    /// Variables every worker gets whatever the inherited environment and the environment file say.
+    var workerEnvironmentOverrides: [(String, String)] {
+        allowedPeers.map { [("FCGI_WEB_SERVER_ADDRS", $0.joined(separator: ","))] } ?? []
     }
 
     /// The flags every worker is started with.

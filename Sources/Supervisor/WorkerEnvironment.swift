@@ -6,7 +6,8 @@ import Darwin
 import SystemSupport
 
 /// The environment workers start with: the supervisor's own, without what systemd meant for the supervisor
-/// alone, plus the `KEY=VALUE` lines of an optional file that is read again on every reload.
+/// alone, plus the `KEY=VALUE` lines of an optional file that is read again on every reload, plus the
+/// supervisor's own settings for workers (`overrides`), which win.
 struct WorkerEnvironment {
     /// Variables addressed to the supervisor process only: a worker must not answer systemd or take sockets.
     static let supervisorOnly: Set<String> = ["NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID"]
@@ -14,17 +15,15 @@ struct WorkerEnvironment {
     private(set) var entries: [String]
 
     /// - Throws: when the file cannot be read or has a line that is not `KEY=VALUE`.
-    init(inheriting inherited: [String], file: String?) throws(SystemError) {
+    init(inheriting inherited: [String], file: String?, overrides: [(String, String)] = []) throws(SystemError) {
         var variables: [(String, String)] = inherited.compactMap { entry in
             guard let equals = entry.firstIndex(of: "=") else { return nil }
             let key = String(entry[..<equals])
             return Self.supervisorOnly.contains(key) ? nil : (key, String(entry[entry.index(after: equals)...]))
         }
-        if let file {
-            for (key, value) in try Self.read(file) {
-                variables.removeAll { $0.0 == key }
-                variables.append((key, value))
-            }
+        for (key, value) in try (file.map { path throws(SystemError) in try Self.read(path) } ?? []) + overrides {
+            variables.removeAll { $0.0 == key }
+            variables.append((key, value))
         }
         entries = variables.map { "\($0.0)=\($0.1)" }
     }

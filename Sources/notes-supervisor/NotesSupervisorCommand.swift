@@ -7,6 +7,7 @@ import ArgumentParser
 import Logging
 import ServiceLog
 import Supervisor
+import SystemSupport
 
 @main
 struct NotesSupervisorCommand: ParsableCommand {
@@ -19,14 +20,15 @@ struct NotesSupervisorCommand: ParsableCommand {
             generation of workers from the binary on disk and retires the old one once the new one accepts; \
             TTIN and TTOU add or remove a worker; USR1 reopens --log-file. A worker that dies is replaced.
             Workers inherit the environment, DATABASE_URL included, plus --env-file.
+            On TCP, workers answer only the addresses of --allow-from (or FCGI_WEB_SERVER_ADDRS) when given.
             With LISTEN_FDS (systemd socket activation) the inherited socket is used instead of --listen.
             With NOTIFY_SOCKET, readiness, reloads, stops and a status line are reported to systemd.
             """
     )
 
-    @Option(help: "unix:/path/to.sock or host:port.", transform: { text in
+    @Option(help: "unix:/path/to.sock, host:port, or a port alone for 127.0.0.1:port.", transform: { text in
         guard let address = ListenAddress(parsing: text) else {
-            throw ValidationError("--listen must be unix:/absolute/path or host:port, not '\(text)'")
+            throw ValidationError("--listen must be unix:/absolute/path, host:port or port, not '\(text)'")
         }
         return address
     })
@@ -59,6 +61,20 @@ struct NotesSupervisorCommand: ParsableCommand {
     @Option(help: "KEY=VALUE lines added to the workers' environment, read again on every HUP.")
     var envFile: String?
 
+    @Option(
+        name: .customLong("allow-from"),
+        help: ArgumentHelp(
+            "Comma-separated IPv4 addresses whose FastCGI connections workers on a TCP socket accept (sets FCGI_WEB_SERVER_ADDRS).",
+            valueName: "addresses"),
+        transform: { text in
+            let addresses = text.split(separator: ",").map { String($0.trimmingWhitespace()) }
+            guard !addresses.isEmpty, addresses.allSatisfy(isIPv4Address) else {
+                throw ValidationError("--allow-from must be IPv4 addresses separated by commas, not '\(text)'")
+            }
+            return addresses
+        })
+    var allowFrom: [String]?
+
     func validate() throws {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
@@ -81,7 +97,8 @@ struct NotesSupervisorCommand: ParsableCommand {
             maxRequests: maxRequests,
             maxRequestsJitter: maxRequestsJitter,
             logFile: logFile,
-            environmentFile: envFile
+            environmentFile: envFile,
+            allowedPeers: allowFrom
         )
         do {
             try Arbiter(configuration: configuration, logger: logger).run()
@@ -99,6 +116,12 @@ struct NotesSupervisorCommand: ParsableCommand {
         let path = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return String(path[...(path.lastIndex(of: "/") ?? path.startIndex)]) + "notes-worker"
     }
+}
+
+/// libfcgi compares peers as dotted IPv4 text, so anything else could never match.
+func isIPv4Address(_ text: String) -> Bool {
+    var address = in_addr()
+    return inet_pton(AF_INET, text, &address) == 1
 }
 
 extension ListenAddress: ExpressibleByArgument {

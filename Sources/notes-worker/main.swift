@@ -29,7 +29,7 @@ func serve(_ options: WorkerOptions) -> Int32 {
         let responder = try FastCGIResponder(listenFD: 0, maxBodyBytes: maxBodyBytes)
         let scoreboard = try options.scoreboardFD.map { fd throws(SystemError) in try Scoreboard.attach(fd: fd) }
         let slot = options.slot.flatMap { index in scoreboard?.writer(slot: index) }
-        let settings = ConnectionSettings.fromEnvironment(
+        let settings = try ConnectionSettings.fromEnvironment(
             applicationName: "notes-worker-\(getpid())", statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
         let database = try Database(
             settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
@@ -69,7 +69,7 @@ func serve(_ options: WorkerOptions) -> Int32 {
 
 func migrate() -> Int32 {
     do {
-        let settings = ConnectionSettings.fromEnvironment(applicationName: "notes-migrate-\(getpid())")
+        let settings = try ConnectionSettings.fromEnvironment(applicationName: "notes-migrate-\(getpid())")
         let database = try Database(settings: settings, statements: [])
         let applied = try Migrator(database: database).migrate()
         for migration in applied {

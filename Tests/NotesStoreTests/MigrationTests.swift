@@ -28,7 +28,11 @@ import Glibc
 
     @Test func connectionSettingsLetTheURLOverrideDefaultsButNotTheApplicationName() {
         let settings = ConnectionSettings(databaseURL: "postgresql://h/db?connect_timeout=9", applicationName: "notes-worker-1")
-        #expect(settings.keywordsAndValues.map(\.0) == ["connect_timeout", "dbname", "application_name", "client_encoding"])
+        // Defaults before dbname (libpq lets the URL's values win), our own settings after it.
+        #expect(settings.keywordsAndValues.map(\.0) == [
+            "connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+            "tcp_user_timeout", "dbname", "application_name", "client_encoding",
+        ])
         let withoutURL = ConnectionSettings(databaseURL: nil, applicationName: "a")
         #expect(!withoutURL.keywordsAndValues.map(\.0).contains("dbname"))
     }

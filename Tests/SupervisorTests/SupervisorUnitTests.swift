@@ -12,13 +12,15 @@ import Testing
         ("127.0.0.1:9000", .tcp(host: "127.0.0.1", port: 9000)),
         ("[::1]:9000", .tcp(host: "::1", port: 9000)),
         ("localhost:1", .tcp(host: "localhost", port: 1)),
+        ("9000", .tcp(host: "127.0.0.1", port: 9000)),
+        (":9000", .tcp(host: "127.0.0.1", port: 9000)),
     ])
     func parses(text: String, expected: ListenAddress) {
         #expect(ListenAddress(parsing: text) == expected)
         #expect(ListenAddress(parsing: expected.description) == expected)
     }
 
-    @Test(arguments: ["unix:relative.sock", "unix:", "9000", ":9000", "host:0", "host:70000", "host:x",
+    @Test(arguments: ["unix:relative.sock", "unix:", "0", ":0", "-1", "host:0", "host:70000", "host:x",
                       "unix:/" + String(repeating: "a", count: 120)])
     func refuses(text: String) {
         #expect(ListenAddress(parsing: text) == nil)
@@ -69,6 +71,15 @@ import Testing
         let environment = try WorkerEnvironment(
             inheriting: ["PATH=/bin", "NOTIFY_SOCKET=/run/x", "LISTEN_FDS=1", "LISTEN_PID=7", "DATABASE_URL=old"], file: path)
         #expect(environment.entries == ["PATH=/bin", "DATABASE_URL=postgresql://db/notes", "EXTRA=quoted value", "PLAIN=a=b"])
+    }
+
+    @Test func supervisorSettingsWinOverTheFileAndTheInheritedEnvironment() throws {
+        let path = file("FCGI_WEB_SERVER_ADDRS=10.0.0.9\n")
+        defer { unlink(path) }
+        let environment = try WorkerEnvironment(
+            inheriting: ["FCGI_WEB_SERVER_ADDRS=10.0.0.8", "PATH=/bin"], file: path,
+            overrides: [("FCGI_WEB_SERVER_ADDRS", "127.0.0.1,127.0.0.2")])
+        #expect(environment.entries == ["PATH=/bin", "FCGI_WEB_SERVER_ADDRS=127.0.0.1,127.0.0.2"])
     }
 
     @Test func refusesLinesThatAreNotAssignments() {

@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -157,3 +158,57 @@ def test_terminated_connections_are_reopened_without_restart(launcher):
     assert not re.search(r"\b(exited|killed)\b", sup.log()), sup.log()
     now = db.worker_backends()
     assert now and set(now) <= pids and not set(now.values()) & set(old.values()), (old, now)
+
+
+# ---------------------------------------------------------------------------------------------- totals
+
+
+def assert_totals_match_rows(client, db):
+    """X-Total-Count of every notes list (triggers keep the totals, migration 0003) equals count(*)."""
+    for query, where in [("", "true"), ("?completed=true", "completed"), ("?completed=false", "NOT completed")]:
+        resp = client.get(f"/notes/{query}")
+        assert resp.status == 200, resp
+        rows = int(db.query(f"SELECT count(*) FROM notes WHERE {where}")[0][0])
+        assert resp.header("X-Total-Count") == str(rows), f"/notes/{query}: {resp.header('X-Total-Count')} != {rows}"
+
+
+def test_note_totals_follow_every_kind_of_change(launcher):
+    stack = launcher.stack("totals", workers=2)
+    client, db = stack.client, stack.db
+    stack.supervisor.wait_ready()
+    assert_totals_match_rows(client, db)
+    notes = [client.create_note(f"n{i}", completed=i % 3 == 0) for i in range(12)]
+    assert_totals_match_rows(client, db)
+    for note in notes[:4]:
+        assert client.patch(f"/notes/{note['id']}/", json_body={"completed": not note["completed"]}).status == 200
+    assert client.put(f"/notes/{notes[5]['id']}/", json_body={"text": "t", "completed": True}).status == 200
+    assert client.patch(f"/notes/{notes[6]['id']}/", json_body={"text": "only the text"}).status == 200
+    for note in notes[8:]:
+        assert client.delete(f"/notes/{note['id']}/").status == 200
+    assert_totals_match_rows(client, db)
+    # Changes that bypass the API, made by an operator or a bulk import, are counted too.
+    db.query("INSERT INTO notes (text, completed) SELECT 'bulk ' || g, g % 2 = 0 FROM generate_series(1, 500) g")
+    db.query("UPDATE notes SET completed = NOT completed WHERE id % 7 = 0")
+    db.query("DELETE FROM notes WHERE id % 5 = 0")
+    assert_totals_match_rows(client, db)
+    db.query("TRUNCATE notes")
+    assert_totals_match_rows(client, db)
+    assert client.get("/notes/").header("X-Total-Count") == "0"
+    client.create_note("after truncate", completed=True)
+    assert_totals_match_rows(client, db)
+
+
+def test_totals_migration_counts_the_notes_that_exist(bin_dir, fresh_db):
+    # The database as the previous release left it: migrations 0001 and 0002 applied, notes stored.
+    folder = Path(__file__).resolve().parents[2] / "Sources" / "NotesStore" / "Migrations"
+    previous = sorted(folder.glob("000[12]_*.sql"))
+    fresh_db.query("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                   "applied_at timestamptz NOT NULL DEFAULT now())")
+    for number, path in enumerate(previous, start=1):
+        fresh_db.query(path.read_text())
+        fresh_db.query(f"INSERT INTO schema_migrations (version, name) VALUES ({number}, '{path.name}')")
+    fresh_db.query("INSERT INTO notes (text, completed) SELECT 'old ' || g, g % 4 = 0 FROM generate_series(1, 99) g")
+
+    out = migrate(bin_dir, fresh_db.url)
+    assert "0003_keep_note_totals.sql" in out.stdout + out.stderr, out
+    assert fresh_db.query("SELECT sum(notes), sum(completed) FROM note_totals") == [["99", "24"]]
