@@ -19,7 +19,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Layers: each knows one thing (see docs/ARCHITECTURE.md).
-        .target(name: "SystemSupport"),
+        .target(name: "SystemSupport", dependencies: ["CLinux"]),
         .target(name: "CScoreboard"),
         .target(name: "CLinux"),
         .target(name: "Scoreboard", dependencies: ["CScoreboard", "SystemSupport"]),

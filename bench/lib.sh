@@ -203,7 +203,12 @@ start_supervisor() {
     local ready=${READY:-status}
     local sock=$STATE/run/notes.sock t0 deadline status total idle busy starting _
     local -a group=()
-    is_root && group=(--socket-group www-data)
+    if is_root; then
+        # The supervisor switches to the service account (scripts/install-deps), which removes the socket
+        # when it stops.
+        group=(--socket-group www-data --user notes)
+        chown notes: "$STATE/run"
+    fi
     rm -f "$sock"
     t0=$(now_ns)
     setsid "$BIN_DIR/notes-supervisor" --listen "unix:$sock" --workers "$workers" "${group[@]}" \

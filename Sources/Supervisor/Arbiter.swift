@@ -76,6 +76,7 @@ public final class Arbiter {
         } else {
             socket = try ListenSocket(address: configuration.listen, group: configuration.socketGroup)
         }
+        if let user = configuration.runAs { try switchUser(to: user) } else { try forbidNewPrivileges() }
         let launcher = WorkerLauncher(
             binary: configuration.workerBinary, listenFD: socket.fd, scoreboardFD: scoreboard.fd,
             commonArguments: configuration.workerArguments)
@@ -100,6 +101,17 @@ public final class Arbiter {
             _ = poll(&descriptor, 1, 100)
         }
         logger.info("stopped")
+    }
+
+    /// What needed root is done (binding, possibly to a privileged port or in a root-owned directory;
+    /// opening the log file): from here on the supervisor and every worker it starts run as `user`.
+    private func switchUser(to user: UserIdentity) throws(SystemError) {
+        // Workers open --log-file themselves and USR1 reopens it, as the user: it must be theirs.
+        if let logFile = configuration.logFile, chown(logFile, user.uid, user.gid) != 0 {
+            throw SystemError("chown \(logFile) to \(user.name)")
+        }
+        try user.become()
+        logger.info("running as \(user)")
     }
 
     // MARK: signals

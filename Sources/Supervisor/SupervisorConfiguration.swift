@@ -1,3 +1,5 @@
+import SystemSupport
+
 public struct SupervisorConfiguration: Sendable {
     public var listen: ListenAddress
     public var workers: Int
@@ -17,11 +19,14 @@ public struct SupervisorConfiguration: Sendable {
     /// The only peer addresses a worker listening on TCP answers (libfcgi's `FCGI_WEB_SERVER_ADDRS`);
     /// nil leaves whatever the environment says.
     public var allowedPeers: [String]?
+    /// Started as root: the account the supervisor switches to once its socket and log file are open, before
+    /// any worker starts, so no process of the pool keeps root.
+    public var runAs: UserIdentity?
 
     public init(
         listen: ListenAddress, workers: Int, workerBinary: String, gracefulTimeout: Double, socketGroup: String?,
         requestTimeout: Double?, maxRequests: Int, maxRequestsJitter: Int, logFile: String?, environmentFile: String?,
-        allowedPeers: [String]? = nil
+        allowedPeers: [String]? = nil, runAs: UserIdentity? = nil
     ) {
         self.listen = listen
         self.workers = workers
@@ -34,6 +39,7 @@ public struct SupervisorConfiguration: Sendable {
         self.logFile = logFile
         self.environmentFile = environmentFile
         self.allowedPeers = allowedPeers
+        self.runAs = runAs
     }
 
     /// Variables every worker gets whatever the inherited environment and the environment file say.

@@ -21,6 +21,8 @@ struct NotesSupervisorCommand: ParsableCommand {
             TTIN and TTOU add or remove a worker; USR1 reopens --log-file. A worker that dies is replaced.
             Workers inherit the environment, DATABASE_URL included, plus --env-file.
             On TCP, workers answer only the addresses of --allow-from (or FCGI_WEB_SERVER_ADDRS) when given.
+            Started as root, it needs --user: it binds its socket and opens its log file, then switches to that \
+            account for good (no supplementary groups, no_new_privs) before any worker starts.
             With LISTEN_FDS (systemd socket activation) the inherited socket is used instead of --listen.
             With NOTIFY_SOCKET, readiness, reloads, stops and a status line are reported to systemd.
             """
@@ -75,7 +77,32 @@ struct NotesSupervisorCommand: ParsableCommand {
         })
     var allowFrom: [String]?
 
+    @Option(help: ArgumentHelp(
+        "The account to switch to, when started as root, before any worker starts (required as root).",
+        valueName: "name"))
+    var user: String?
+
+    /// The account to switch to, nil when the process already runs as the one it should.
+    func accountToBecome() throws -> UserIdentity? {
+        guard let user else {
+            if UserIdentity.processIsRoot {
+                throw ValidationError(
+                    "refusing to run as root: give --user NAME, the unprivileged account the supervisor and its workers switch to")
+            }
+            return nil
+        }
+        let identity: UserIdentity
+        do { identity = try UserIdentity(named: user) } catch { throw ValidationError("--user: \(error)") }
+        if identity.uid == 0 { throw ValidationError("--user must name an unprivileged account, not \(user)") }
+        if identity.uid == geteuid() { return nil }
+        if !UserIdentity.processIsRoot {
+            throw ValidationError("--user \(user) needs root to switch to; this process runs as uid \(geteuid())")
+        }
+        return identity
+    }
+
     func validate() throws {
+        _ = try accountToBecome()
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
         if timeout < 0 { throw ValidationError("--timeout must not be negative") }
@@ -98,7 +125,8 @@ struct NotesSupervisorCommand: ParsableCommand {
             maxRequestsJitter: maxRequestsJitter,
             logFile: logFile,
             environmentFile: envFile,
-            allowedPeers: allowFrom
+            allowedPeers: allowFrom,
+            runAs: try accountToBecome()
         )
         do {
             try Arbiter(configuration: configuration, logger: logger).run()

@@ -19,6 +19,7 @@ import grp
 import http.client
 import json
 import os
+import pwd
 import queue
 import re
 import shutil
@@ -42,6 +43,8 @@ SCRIPTS_DIR = REPO_ROOT / "scripts"
 WORKER_APP_PREFIX = "notes-worker-"
 # How long a supervisor may take to stop gracefully in tests (it is started with this --graceful-timeout).
 GRACEFUL_TIMEOUT = 10
+# The account notes-supervisor switches to when the tests run as root (scripts/install-deps creates it).
+SERVICE_USER = "notes"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -93,6 +96,15 @@ def make_dir(path: Path, mode: int = 0o755) -> Path:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def give_to_service_user(path: Path) -> Path:
+    """As root, makes ``path`` the service account's (as a RuntimeDirectory or a log directory is in production):
+    notes-supervisor started as root switches to SERVICE_USER before it writes anything there."""
+    if is_root():
+        account = pwd.getpwnam(SERVICE_USER)
+        os.chown(path, account.pw_uid, account.pw_gid)
+    return path
 
 
 def group_exists(name: str) -> bool:
@@ -337,6 +349,7 @@ class Supervisor:
         self.bin_dir = bin_dir
         self.db = db
         self.run_dir = make_dir(run_dir)
+        give_to_service_user(self.run_dir)  # the supervisor removes its socket and reopens its log file here
         self.workers = workers
         self.log_path = run_dir / "supervisor.log"
         self.listen_socket = listen_socket
@@ -379,6 +392,8 @@ class Supervisor:
                "--graceful-timeout", f"{self.graceful_timeout:g}"]
         if self.socket_path is not None and self.listen_socket is None and is_root() and group_exists("www-data"):
             cmd += ["--socket-group", "www-data"]  # nginx's workers run as www-data when nginx starts as root
+        if is_root():
+            cmd += ["--user", SERVICE_USER]
         if self.worker_binary is not None:
             cmd += ["--worker-binary", str(self.worker_binary)]
         if self.log_file is not None:
@@ -860,6 +875,7 @@ class LoadResult:
     error: Optional[str] = None
     body: bytes = b""
     text: Optional[str] = None  # the note text sent (POST, PUT)
+    headers: list = field(default_factory=list)  # [(name, value)] of the answer, as Response.headers
 
     @property
     def ok(self) -> bool:
@@ -982,7 +998,7 @@ class LoadClient:
             resp = http_request(self.port, method, path, json_body=json_body, timeout=self.request_timeout,
                                 on_sent=lambda: sent.append(time.monotonic()))
             result = LoadResult(index, method, path, started, sent[0] if sent else None, time.monotonic(),
-                                resp.status, None, resp.body, text)
+                                resp.status, None, resp.body, text, resp.headers)
         except (OSError, http.client.HTTPException) as e:
             result = LoadResult(index, method, path, started, sent[0] if sent else None, time.monotonic(),
                                 None, f"{type(e).__name__}: {e}", b"", text)

@@ -8,7 +8,7 @@ import signal
 import time
 
 from expect import assert_json, assert_load_clean, assert_note, assert_status
-from stack import hold_request_on_lock, make_dir, migrate, proc_comm, process_alive, wait_until
+from stack import give_to_service_user, hold_request_on_lock, make_dir, migrate, proc_comm, process_alive, wait_until
 
 WORKERS = 3
 
@@ -104,7 +104,7 @@ def test_new_worker_binary_on_disk_runs_after_hup(launcher, bin_dir):
 
     # A "new build" replaces the file in place, the way install(1) does (a new inode under the same name):
     # a wrapper that records the pid of every process started from it, then becomes the real worker.
-    marker = bin_copy / "started-by-new-build"
+    marker = give_to_service_user(make_dir(launcher.tmp_root / "markers")) / "started-by-new-build"
     script = f'#!/bin/sh\necho "$$" >> "{marker}"\nexec "{real}" "$@"\n'
     staged = bin_copy / ".notes-worker.new"
     staged.write_text(script)

@@ -12,7 +12,7 @@ import pytest
 
 from expect import (assert_json, assert_load_clean, assert_nginx_unavailable, assert_note, assert_status)
 from stack import (WORKER_APP_PREFIX, Background, Client, FastCGIConnection, fastcgi_request,
-                   hold_request_on_lock, make_dir, proc_comm, process_alive, signal_pending, wait_until)
+                   give_to_service_user, hold_request_on_lock, make_dir, proc_comm, process_alive, signal_pending, wait_until)
 
 
 def no_worker_left(pids):
@@ -183,7 +183,7 @@ def test_sigkill_mid_load_costs_at_most_the_request_in_hand(launcher):
 
 
 def test_usr1_reopens_the_log_file(launcher, migrated_db):
-    log_dir = make_dir(launcher.tmp_root / "logs")
+    log_dir = give_to_service_user(make_dir(launcher.tmp_root / "logs"))
     log_file = log_dir / "notes.log"
     sup = launcher.supervisor(migrated_db, name="usr1", workers=1, log_file=log_file)
     (old,) = sup.wait_ready()
@@ -197,10 +197,11 @@ def test_usr1_reopens_the_log_file(launcher, migrated_db):
     wait_until(log_file.exists, 10, what="a fresh log file at the path")
 
     # a worker line from a worker that was running before USR1: its database session is cut, so the next
-    # request gets a 503 and the worker logs why
+    # write gets a 503 (a write is never run again on a new connection) and the worker logs why
     migrated_db.cluster.query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                               f"WHERE application_name = '{WORKER_APP_PREFIX}{old}'")
-    resp = sup.fastcgi("GET", "/notes/")
+    resp = sup.fastcgi("POST", "/notes/", body=b'{"text": "x", "completed": false}',
+                       content_type="application/json")
     assert resp.status == 503, resp
     wait_until(lambda: f"notes-worker[{old}]" in log_file.read_text(), 10,
                what=lambda: f"worker {old}'s line in the new file\n{log_file.read_text()}")

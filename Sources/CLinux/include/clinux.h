@@ -2,4 +2,20 @@
 #define NOTES_CLINUX_H
 // Linux interfaces Swift's Glibc module does not export.
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+
+#include <sys/types.h>
+
+// glibc declares these only with _GNU_SOURCE, which the Glibc module is not built with.
+static inline int notes_setresuid(uid_t real, uid_t effective, uid_t saved) {
+    extern int setresuid(uid_t, uid_t, uid_t);
+    return setresuid(real, effective, saved);
+}
+static inline int notes_setresgid(gid_t real, gid_t effective, gid_t saved) {
+    extern int setresgid(gid_t, gid_t, gid_t);
+    return setresgid(real, effective, saved);
+}
+
+// prctl is variadic, which Swift cannot call.
+static inline int notes_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 #endif
