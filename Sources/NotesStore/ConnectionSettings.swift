@@ -31,13 +31,14 @@ public struct ConnectionSettings: Sendable {
         self.preparesStatements = preparesStatements
     }
 
-    /// `DATABASE_URL`, and `DATABASE_PREPARED_STATEMENTS` (`on`, the default, or `off`).
+    /// The first of `urlVariables` that is set and not empty (`DATABASE_URL` by default), and
+    /// `DATABASE_PREPARED_STATEMENTS` (`on`, the default, or `off`).
     public static func fromEnvironment(
-        applicationName: String, statementTimeoutMilliseconds: Int? = nil
+        applicationName: String, statementTimeoutMilliseconds: Int? = nil, urlVariables: [String] = ["DATABASE_URL"]
     ) throws(StoreError) -> ConnectionSettings {
-        let url = getenv("DATABASE_URL").map { String(cString: $0) }
+        let url = urlVariables.lazy.compactMap { getenv($0).map { String(cString: $0) } }.first { !$0.isEmpty }
         return ConnectionSettings(
-            databaseURL: url?.isEmpty == false ? url : nil, applicationName: applicationName,
+            databaseURL: url, applicationName: applicationName,
             statementTimeoutMilliseconds: statementTimeoutMilliseconds,
             preparesStatements: try onOrOff("DATABASE_PREPARED_STATEMENTS", default: true))
     }

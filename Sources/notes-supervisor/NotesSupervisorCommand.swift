@@ -103,6 +103,10 @@ struct NotesSupervisorCommand: ParsableCommand {
 
     func validate() throws {
         _ = try accountToBecome()
+        if allowFrom != nil, case .tcp(let host, _) = listen, host.contains(":") {
+            // libfcgi checks only IPv4 peers: on an IPv6 socket the list would let everyone in.
+            throw ValidationError("--allow-from works on IPv4 listen addresses only, not on \(listen)")
+        }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
         if timeout < 0 { throw ValidationError("--timeout must not be negative") }

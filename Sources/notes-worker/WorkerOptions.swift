@@ -23,7 +23,9 @@ struct WorkerOptions {
           --timeout SECONDS                            statement_timeout is set a little below it
           --max-requests N --max-requests-jitter J     exit after N + random(0...J) requests
           --log-file PATH                              log there; SIGUSR1 reopens it
-        The database comes from DATABASE_URL (a libpq URI or key=value string), else libpq's PG* variables.
+        The database comes from DATABASE_URL (a libpq URI or key=value string), else libpq's PG* variables;
+        migrate prefers MIGRATION_DATABASE_URL when set (straight to PostgreSQL when DATABASE_URL names a pooler).
+        DATABASE_PREPARED_STATEMENTS=off sends statements unnamed, for a pooler in transaction mode.
         """
 
     struct UsageError: Error, CustomStringConvertible {

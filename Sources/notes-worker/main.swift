@@ -28,6 +28,9 @@ func serve(_ options: WorkerOptions) -> Int32 {
         ignoreBrokenPipeSignal()
         let responder = try FastCGIResponder(listenFD: 0, maxBodyBytes: maxBodyBytes)
         let scoreboard = try options.scoreboardFD.map { fd throws(SystemError) in try Scoreboard.attach(fd: fd) }
+        // Started by a supervisor (not by spawn-fcgi, which exits at once): if it dies, even by SIGKILL, this
+        // worker finishes its request and stops instead of serving on unsupervised.
+        if let supervisor = scoreboard?.header.supervisorPID { try followParent(supervisor) }
         let slot = options.slot.flatMap { index in scoreboard?.writer(slot: index) }
         let settings = try ConnectionSettings.fromEnvironment(
             applicationName: "notes-worker-\(getpid())", statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
@@ -69,7 +72,9 @@ func serve(_ options: WorkerOptions) -> Int32 {
 
 func migrate() -> Int32 {
     do {
-        let settings = try ConnectionSettings.fromEnvironment(applicationName: "notes-migrate-\(getpid())")
+        // Behind a transaction-mode pooler, migrations (one session, an advisory lock) go straight to PostgreSQL.
+        let settings = try ConnectionSettings.fromEnvironment(
+            applicationName: "notes-migrate-\(getpid())", urlVariables: ["MIGRATION_DATABASE_URL", "DATABASE_URL"])
         let database = try Database(settings: settings, statements: [])
         let applied = try Migrator(database: database).migrate()
         for migration in applied {

@@ -212,3 +212,17 @@ def test_totals_migration_counts_the_notes_that_exist(bin_dir, fresh_db):
     out = migrate(bin_dir, fresh_db.url)
     assert "0003_keep_note_totals.sql" in out.stdout + out.stderr, out
     assert fresh_db.query("SELECT sum(notes), sum(completed) FROM note_totals") == [["99", "24"]]
+
+
+def test_migrate_prefers_migration_database_url(bin_dir, fresh_db):
+    # Behind a transaction-mode pooler DATABASE_URL names the pooler; migrations need one real session.
+    pooler = "postgresql://notes@127.0.0.1:1/notes?connect_timeout=1"
+    out = run_migrate(bin_dir, DATABASE_URL=pooler, MIGRATION_DATABASE_URL=fresh_db.url)
+    assert out.returncode == 0, out
+    assert migrations(fresh_db), "nothing was migrated"
+    assert run_migrate(bin_dir, DATABASE_URL=pooler).returncode != 0, "DATABASE_URL alone was not used"
+
+
+def run_migrate(bin_dir, **env):
+    return subprocess.run([str(bin_dir / "notes-worker"), "migrate"], env=child_env(**env), capture_output=True,
+                          text=True, timeout=60)

@@ -311,3 +311,24 @@ def test_socket_activation_keeps_the_backlog_across_a_restart(launcher, migrated
     second.send(signal.SIGTERM)
     assert second.wait_exit() == 0, second.log()
     assert path.exists()
+
+
+def test_workers_of_a_killed_supervisor_finish_their_request_and_stop(launcher):
+    """SIGKILL of the supervisor alone (a crash, an OOM kill): its workers are told by the kernel
+    (PR_SET_PDEATHSIG) and stop gracefully, finishing the request in hand and closing their database
+    connections, instead of serving on unsupervised and holding the socket a new supervisor needs."""
+    stack = launcher.stack("orphans", workers=2)
+    sup, db = stack.supervisor, stack.db
+    workers = sup.wait_ready()
+    note = stack.client.create_note("held while the supervisor dies")
+    session, held, holder = hold_request_on_lock(launcher, db, stack.client, note["id"], "finished by an orphan")
+    assert holder in workers
+    sup.send(signal.SIGKILL)
+    assert sup.wait_exit(10) == -signal.SIGKILL
+    session.commit()
+    resp = held.result(30)
+    assert resp.status == 200, resp
+    wait_until(lambda: not any(process_alive(pid) for pid in workers), 20,
+               what=f"the killed supervisor's workers {workers} to stop")
+    wait_until(lambda: not db.worker_backends(), 20, what="their database connections to close")
+    assert db.query(f"SELECT text FROM notes WHERE id = {note['id']}") == [["finished by an orphan"]]

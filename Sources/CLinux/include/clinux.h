@@ -18,4 +18,5 @@ static inline int notes_setresgid(gid_t real, gid_t effective, gid_t saved) {
 
 // prctl is variadic, which Swift cannot call.
 static inline int notes_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
+static inline int notes_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
 #endif
