@@ -19,6 +19,7 @@ final class PGConnection {
     }
 
     static func connect(_ settings: ConnectionSettings) throws(StoreError) -> PGConnection {
+        if let url = settings.databaseURL { try checkSyntax(of: url) }
         let pairs = settings.keywordsAndValues
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
@@ -42,6 +43,19 @@ final class PGConnection {
         // them to stderr in its own format, in the middle of our log lines.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         return PGConnection(handle: handle)
+    }
+
+    /// libpq's complaint about a malformed URL quotes the offending part, which may be the password
+    /// (`invalid percent-encoded token: "…"`, or the whole URI): the reason is kept, every quoted part left out.
+    private static func checkSyntax(of url: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(url, &message) {
+            PQconninfoFree(options)
+            return
+        }
+        defer { PQfreemem(message) }
+        let reason = message.map { withoutQuotedParts(oneLine(String(cString: $0))) } ?? "out of memory"
+        throw .misconfigured("DATABASE_URL is not a valid libpq URI or key=value string: \(reason)")
     }
 
     var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
@@ -79,4 +93,19 @@ final class PGConnection {
         defer { values.forEach { free($0) } }
         return body(Int32(values.count), values.map { UnsafePointer($0) }).map { PGResult($0) }
     }
+}
+
+/// `text` with every double-quoted part replaced by `"…"`.
+func withoutQuotedParts(_ text: String) -> String {
+    var result = ""
+    var quoted = false
+    for character in text {
+        if character == "\"" {
+            result += quoted ? "…\"" : "\""
+            quoted.toggle()
+        } else if !quoted {
+            result.append(character)
+        }
+    }
+    return result
 }

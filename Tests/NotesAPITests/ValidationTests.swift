@@ -105,7 +105,11 @@ import Testing
     @Test(arguments: [
         ("7", nil), ("9223372036854775807", nil), ("\"7\"", "int_type"), ("null", "int_type"), ("1.0", nil),
         ("1e3", nil), ("70.50e1", nil), ("1.5", "int_from_float"), ("15e-1", "int_from_float"), ("0.0", "greater_than"),
-        ("1e400", "less_than_equal"), ("-1e400", "greater_than"), ("0", "greater_than"), ("-5", "greater_than"), ("9223372036854775808", "less_than_equal"),
+        ("1e400", "less_than_equal"), ("-1e400", "greater_than"), ("0", "greater_than"), ("-5", "greater_than"),
+        ("9223372036854775808", "less_than_equal"),
+        // Exponents beyond Int keep their sign (found by test_hostile_http.py).
+        ("1e-99999999999999999999", "int_from_float"), ("0e-99999999999999999999", "greater_than"),
+        ("1e+99999999999999999999", "less_than_equal"),
     ] as [(String, String?)])
     func readsBodyIDsStrictly(json: String, issue: String?) {
         var reader = FieldReader(try! JSONParser.parse(Array("{\"author_id\": \(json)}".utf8)))

@@ -36,4 +36,10 @@ import Glibc
         let withoutURL = ConnectionSettings(databaseURL: nil, applicationName: "a")
         #expect(!withoutURL.keywordsAndValues.map(\.0).contains("dbname"))
     }
+
+    @Test func malformedURLMessagesLoseTheirQuotedParts() {
+        #expect(withoutQuotedParts(#"invalid percent-encoded token: "Sekr%zzet""#) == #"invalid percent-encoded token: "…""#)
+        #expect(withoutQuotedParts(#"missing "]" in URI: "postgresql://u:pw@[::1/db""#) == #"missing "…" in URI: "…""#)
+        #expect(withoutQuotedParts("no quotes") == "no quotes")
+    }
 }

@@ -142,7 +142,9 @@ func integralDigits(ofJSONNumber literal: String) -> String? {
     if negative { text = text.dropFirst() }
     var exponent = 0
     if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-        exponent = Int(text[text.index(after: e)...].drop { $0 == "+" }) ?? Int.max / 2
+        let written = text[text.index(after: e)...]
+        // An exponent beyond Int keeps its sign: 1e-99999999999999999999 is a tiny fraction, not a huge number.
+        exponent = Int(written.drop { $0 == "+" }) ?? (written.hasPrefix("-") ? -(Int.max / 2) : Int.max / 2)
         text = text[..<e]
     }
     let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
