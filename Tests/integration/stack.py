@@ -1235,8 +1235,11 @@ class Stack:
 
     def __init__(self, launcher: "Launcher", name: str, workers: int = 2, tcp: bool = False,
                  cors_origins: Optional[str] = None, db: Optional[Database] = None,
-                 supervisor_kw: Optional[dict] = None):
+                 supervisor_kw: Optional[dict] = None, migrate_url: Optional[str] = None):
         self.launcher = launcher
+        # Migrations may need a URL of their own: straight to PostgreSQL when the workers go through PgBouncer,
+        # whose transaction pooling would not keep the migrator's session advisory lock.
+        self.migrate_url = migrate_url
         self.supervisor_kw = dict(supervisor_kw or {})  # more Supervisor options: extra_args, env, log_file...
         self.dir = make_dir(launcher.tmp_root / name)
         self.db = db
@@ -1250,7 +1253,7 @@ class Stack:
     def start(self) -> "Stack":
         if self.db is None:
             self.db = self.launcher.cluster.create_database()
-        migrate(self.launcher.bin_dir, self.db.url)
+        migrate(self.launcher.bin_dir, self.migrate_url or self.db.url)
         self.supervisor = self.launcher.add(Supervisor(self.launcher.bin_dir, self.db, self.dir / "run",
                                                        self.workers, tcp=self.tcp, **self.supervisor_kw))
         self.supervisor.start()
@@ -1258,7 +1261,7 @@ class Stack:
                                              self.cors_origins))
         self.nginx.start()
         self.client = Client(self.nginx.port)
-        wait_until(self._serves, 20, what="the stack to answer GET /notes/")
+        wait_until(self._serves, 30, what=lambda: f"the stack to answer GET /notes/\n{self.diagnostics()}")
         return self
 
     def _serves(self) -> bool:
@@ -1301,7 +1304,7 @@ class Launcher:
         return thing
 
     def stack(self, name: str = "stack", **kw) -> Stack:
-        """A started Stack (kw: workers, tcp, cors_origins, db, supervisor_kw)."""
+        """A started Stack (kw: workers, tcp, cors_origins, db, supervisor_kw, migrate_url)."""
         return Stack(self, name, **kw).start()
 
     def supervisor(self, db: Optional[Database], name: str = "sup", workers: int = 2, tcp: bool = False,

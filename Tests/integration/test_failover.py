@@ -14,7 +14,7 @@ import time
 
 from expect import assert_json, assert_note
 from stack import Database, process_alive, wait_until
-from topology import libpq_url, pg_server, service_stack
+from topology import libpq_url, pg_server
 
 DB_DOWN = {"detail": "Database unavailable"}
 
@@ -28,7 +28,7 @@ def test_promoted_standby_takes_writes_without_touching_the_service(launcher):
 
     url = libpq_url([(primary.host, primary.port), (standby.host, standby.port)], "notes",
                     target_session_attrs="read-write")
-    stack = service_stack(launcher, "failover", Database(primary, "notes", url), workers=2)
+    stack = launcher.stack("failover", db=Database(primary, "notes", url), workers=2)
     sup, client = stack.supervisor, stack.client
     pids, supervisor_pid = sup.wait_ready(), sup.pid
     before = [client.create_note(f"before the failover {i}", i % 2 == 0) for i in range(6)]

@@ -16,7 +16,7 @@ import pytest
 
 from expect import assert_json, assert_note
 from stack import Background, lock_waiting_worker, process_alive, wait_until
-from topology import backend_waiting_on_lock, net_namespace, pg_server, service_stack
+from topology import backend_waiting_on_lock, net_namespace, pg_server
 
 DB_DOWN = {"detail": "Database unavailable"}
 WORKERS = 2
@@ -105,7 +105,7 @@ def test_database_restart_under_load_gives_503_then_2xx_without_worker_restart(l
     """pg_ctl restart -m fast / -m immediate under a steady load through nginx, and an outage long enough to be
     seen (stop -m immediate, a stream of 503s, start): no hang, only 2xx or the outage 503, and the same workers
     answer 2xx again once the database is back."""
-    stack = service_stack(launcher, f"restart-{how}", server.create_database(), workers=WORKERS)
+    stack = launcher.stack(f"restart-{how}", db=server.create_database(), workers=WORKERS)
     sup = stack.supervisor
     pids, supervisor_pid = sup.wait_ready(), sup.pid
     load = stack.load(connections=CONNECTIONS, max_requests=100_000, request_timeout=REQUEST_TIMEOUT)
@@ -228,7 +228,7 @@ def test_partition_ends_requests_with_503_and_service_recovers_after_healing(lau
     workers = 3  # one held on the lock, two for the load
     netns = net_namespace(launcher)
     server = pg_server(launcher, "pg-partition", netns=netns)
-    stack = service_stack(launcher, "partition", server.create_database(), workers=workers)
+    stack = launcher.stack("partition", db=server.create_database(), workers=workers)
     sup, db, client = stack.supervisor, stack.db, stack.client
     pids, supervisor_pid = sup.wait_ready(), sup.pid
     note = client.create_note("before the partition")

@@ -14,7 +14,7 @@ import pytest
 from expect import (assert_article, assert_author, assert_json, assert_load_clean, assert_no_content, assert_note,
                     assert_not_found, assert_status, assert_validation, total_count)
 from stack import wait_until
-from topology import APP_USER, BouncedDatabase, PgBouncer, pg_server, service_stack
+from topology import APP_USER, BouncedDatabase, PgBouncer, pg_server
 
 WORKERS = 4
 POOL_SIZE = 2
@@ -32,7 +32,7 @@ def pooled(module_launcher):
     db = BouncedDatabase(server, name, bouncer)
     # statement_timeout for pooled sessions goes on the role: a SET on connect would reach one server connection
     server.query(f"ALTER ROLE {APP_USER} IN DATABASE \"{name}\" SET statement_timeout = '20s'")
-    stack = service_stack(module_launcher, "pooled", db, migrate_url=db.direct_url, workers=WORKERS,
+    stack = module_launcher.stack("pooled", db=db, migrate_url=db.direct_url, workers=WORKERS,
                           supervisor_kw={"env": {"DATABASE_PREPARED_STATEMENTS": "off"}})
     return stack, db, bouncer
 
@@ -48,7 +48,7 @@ def test_the_workers_are_clients_of_pgbouncer_not_of_postgresql(pooled):
     assert set(db.worker_backends()) == pids and len(pids) == WORKERS, (db.worker_backends(), pids)
     # four clients of PgBouncer, at most two connections to the server
     assert db.server_backends() <= POOL_SIZE, db.query("SELECT pid, application_name, state FROM pg_stat_activity")
-    # the schema is there: the migrations ran straight against PostgreSQL (ServiceStack's migrate_url)
+    # the schema is there: the migrations ran straight against PostgreSQL (the stack's migrate_url)
     assert db.query("SELECT count(*) > 0 FROM schema_migrations") == [["t"]]
 
 

@@ -24,8 +24,8 @@ namespace joined to the host by a veth pair; ``partition()`` adds a blackhole ro
 host's address, so the server's packets to the service are silently dropped (nothing is refused: the client
 sees a peer that went quiet, as with a broken network), and ``heal()`` removes it.
 
-``ServiceStack`` is ``stack.Stack`` over such a database, with the migrations run at a URL of their own
-(directly against PostgreSQL when the service goes through PgBouncer).
+The service runs over such a database as ``launcher.stack(name, db=..., migrate_url=...)``, the migrations at
+a URL of their own when the workers go through PgBouncer.
 
 Everything here is owned by a ``stack.Launcher`` (``launcher.add``), which stops it after the test, in
 reverse order of creation: the namespace is created before the server in it and removed after it.
@@ -49,8 +49,8 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Optional
 
-from stack import (Client, Database, Launcher, Nginx, Stack, Supervisor, WORKER_APP_PREFIX, child_env, free_port,
-                   is_root, make_dir, migrate, run, stop_process, wait_until)
+from stack import (Database, Launcher, WORKER_APP_PREFIX, child_env, free_port, is_root, make_dir, run, stop_process,
+                   wait_until)
 
 OWNER = "postgres"  # the user PostgreSQL and PgBouncer run as when the tests run as root
 SUPERUSER = "notes"  # trust on the unix socket only: the tests' own way in
@@ -518,33 +518,6 @@ class BouncedDatabase(Database):
 
 # --------------------------------------------------------------------------------------------------
 # the service over such a database
-
-
-class ServiceStack(Stack):
-    """``stack.Stack`` over a given database whose migrations run at ``migrate_url`` (default: the database's own
-    URL), e.g. directly against PostgreSQL while the workers go through PgBouncer, whose transaction pooling
-    would not keep the migrator's session advisory lock."""
-
-    def __init__(self, launcher: Launcher, name: str, db: Database, migrate_url: Optional[str] = None, **kw):
-        super().__init__(launcher, name, db=db, **kw)
-        self.migrate_url = migrate_url or db.url
-
-    def start(self) -> "ServiceStack":
-        migrate(self.launcher.bin_dir, self.migrate_url)
-        self.supervisor = self.launcher.add(Supervisor(self.launcher.bin_dir, self.db, self.dir / "run",
-                                                       self.workers, tcp=self.tcp, **self.supervisor_kw))
-        self.supervisor.start()
-        self.nginx = self.launcher.add(Nginx(self.dir / "nginx-state", self.supervisor.fastcgi_addr,
-                                             self.cors_origins))
-        self.nginx.start()
-        self.client = Client(self.nginx.port)
-        wait_until(self._serves, 30, what=lambda: f"the stack to answer GET /notes/\n{self.diagnostics()}")
-        return self
-
-
-def service_stack(launcher: Launcher, name: str, db: Database, **kw) -> ServiceStack:
-    """A started ServiceStack (kw: migrate_url, workers, tcp, supervisor_kw)."""
-    return ServiceStack(launcher, name, db, **kw).start()
 
 
 def backend_waiting_on_lock(cluster, worker_pid: int) -> Optional[int]:
