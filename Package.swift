@@ -58,6 +58,7 @@ let package = Package(
         // The benchmark's ceiling: the FastCGI layer with a fixed answer and no database.
         .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "SystemSupport"]),
 
+        .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),
         .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Scoreboard", "SystemSupport"]),

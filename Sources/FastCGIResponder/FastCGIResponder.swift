@@ -40,9 +40,22 @@ public enum ServeDecision: Sendable {
 /// without blocking: a stop signal is therefore seen at once, whether it arrives while the worker waits
 /// or while it is busy (the request in hand is finished first). This avoids the race libfcgi's own
 /// shutdown flag has between its check and a blocking accept().
+///
+/// It accepts connections itself and hands each to libfcgi to read, because libfcgi's own accept leaves a
+/// connection without any deadline: a peer that connects and then sends nothing, or half a record, would hold
+/// the worker forever (a unix socket's accepted connection does not inherit a timeout from the listening one).
+/// Here every read and write on a connection gives up after `headTimeout`, then `bodyTimeout`, and libfcgi's peer allowlist,
+/// `FCGI_WEB_SERVER_ADDRS`, which its accept would have checked, is checked here.
 public final class FastCGIResponder {
     private let listenFD: Int32
     private let maxBodyBytes: Int
+    /// How long a read from or a write to a connection may wait, until its head (BEGIN_REQUEST and PARAMS)
+    /// has arrived, and from then on. nginx sends a whole request at once and reads answers as they come, so
+    /// only a broken or hostile peer ever waits that long.
+    private let headTimeout: timeval
+    private let bodyTimeout: timeval
+    /// IPv4 addresses (`s_addr`) allowed to connect over TCP; nil allows every peer (libfcgi's rule).
+    private let allowedPeers: Set<in_addr_t>?
     /// Owned here for the responder's whole life; `FCGX_Finish_r` releases each request's memory and
     /// connection, `FCGX_Free` whatever is left at the end.
     private var request = FCGX_Request()
@@ -51,8 +64,11 @@ public final class FastCGIResponder {
 
     /// - Parameters:
     ///   - listenFD: the listening socket; 0 by the FastCGI convention.
-    ///   - maxBodyBytes: bodies larger than this are not kept; the request arrives with `bodyTooLarge`.
-    public init(listenFD: Int32 = 0, maxBodyBytes: Int) throws(FastCGIError) {
+    ///   - maxBodyBytes: a request announcing a larger body arrives with `BodyProblem.tooLarge`, unread.
+    ///   - headTimeoutSeconds, bodyTimeoutSeconds: see `headTimeout`.
+    public init(
+        listenFD: Int32 = 0, maxBodyBytes: Int, headTimeoutSeconds: Int = 3, bodyTimeoutSeconds: Int = 10
+    ) throws(FastCGIError) {
         var accepting: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(listenFD, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0, accepting != 0 else {
@@ -64,9 +80,23 @@ public final class FastCGIResponder {
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
         let initCode = FCGX_Init()
         guard initCode == 0 else { throw .initFailed(code: initCode) }
-        guard FCGX_InitRequest(&request, listenFD, 0) == 0 else { throw .initFailed(code: -1) }
+        // No listening socket for libfcgi: it must never accept a connection itself (see above). When it drops
+        // a connection for a protocol error and tries to accept the next, it fails at once and says so.
+        guard FCGX_InitRequest(&request, -1, 0) == 0 else { throw .initFailed(code: -1) }
         self.listenFD = listenFD
         self.maxBodyBytes = maxBodyBytes
+        self.headTimeout = timeval(tv_sec: headTimeoutSeconds, tv_usec: 0)
+        self.bodyTimeout = timeval(tv_sec: bodyTimeoutSeconds, tv_usec: 0)
+        self.allowedPeers = Self.peerAllowlist(getenv("FCGI_WEB_SERVER_ADDRS").map { String(cString: $0) })
+    }
+
+    /// libfcgi's reading of `FCGI_WEB_SERVER_ADDRS`: comma-separated IPv4 addresses; unset or empty allows all.
+    static func peerAllowlist(_ text: String?) -> Set<in_addr_t>? {
+        guard let text, !text.isEmpty else { return nil }
+        return Set(text.split(separator: ",").compactMap { entry in
+            var address = in_addr()
+            return inet_pton(AF_INET, String(entry.trimmingWhitespace()), &address) == 1 ? address.s_addr : nil
+        })
     }
 
     deinit {
@@ -103,7 +133,9 @@ public final class FastCGIResponder {
                 let decisions = signals.drain().map(onSignal)
                 if decisions.contains(.stop) { return }
             }
-            if readyFDs.contains(listenFD), try acceptAndAnswer(handler) == .stop {
+            // Signals wait until the connection is done: its reads and writes have deadlines, and the kernel
+            // does not resume such a call after a handler ran, so a SIGTERM would cut the request in hand.
+            if readyFDs.contains(listenFD), try signals.holdingSignals({ () throws(FastCGIError) in try acceptAndAnswer(handler) }) == .stop {
                 return
             }
         }
@@ -117,59 +149,133 @@ public final class FastCGIResponder {
     }
 
     private func acceptAndAnswer(_ handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)) throws(FastCGIError) -> ServeDecision {
-        let code = FCGX_Accept_r(&request)
-        if code < 0 {
-            switch -code {
-            case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED:
-                return .keepServing
-            default:
-                throw .acceptFailed(code: -code)
-            }
-        }
-        let (response, decision) = handler(readRequest())
+        guard let connection = try acceptConnection() else { return .keepServing }
+        request.ipcFd = connection
+        // FCGX_Accept_r begins by finishing the previous request, which closes a connection not kept; and
+        // a connection it drops for a protocol error is closed at once, not lingered over (detached).
+        request.keepConnection = 1
+        request.detached = 1
+        // Negative: libfcgi found no valid BEGIN_REQUEST and PARAMS (a protocol error, a peer that went
+        // quiet or away) and has closed the connection, unanswered.
+        guard FCGX_Accept_r(&request) == 0 else { return .keepServing }
+        defer { finishConnection() }
+        guard let incoming = readRequest() else { return .keepServing }
+        let (response, decision) = handler(incoming)
         write(response)
-        // libfcgi would otherwise close "gracefully": shutdown(SHUT_WR), then wait up to 2 s for the web
-        // server to close its end, so that unread request data cannot turn into a TCP reset. The request has
-        // been read to its end (readBody drains the stream), so there is nothing to reset, and the wait
-        // only kept this worker from its next connection until nginx got round to closing (measured in
-        // docs/PERFORMANCE.md). A detached request is closed at once.
-        FCGX_Detach(&request)
-        FCGX_Finish_r(&request)
         return decision
     }
 
-    /// Copies everything out of libfcgi's buffers, which `FCGX_Finish_r` frees.
-    private func readRequest() -> HTTPRequest {
-        let declaredLength = param("CONTENT_LENGTH").flatMap { Int($0) } ?? 0
-        let (body, tooLarge) = readBody(declaredLength: declaredLength)
+    /// The next connection with its deadlines set, or nil when there is none (a sibling took it) or the
+    /// peer is not on the allowlist (closed at once, as libfcgi does).
+    private func acceptConnection() throws(FastCGIError) -> Int32? {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { notes_accept_cloexec(listenFD, $0, &length) }
+        }
+        guard fd >= 0 else {
+            switch errno {
+            case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED, EPROTO: return nil
+            default: throw .acceptFailed(code: errno)
+            }
+        }
+        if let allowedPeers, Int32(address.ss_family) == AF_INET {
+            let peer = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
+            }
+            guard allowedPeers.contains(peer) else {
+                close(fd)
+                return nil
+            }
+        }
+        setTimeouts(fd, headTimeout)
+        return fd
+    }
+
+    private func setTimeouts(_ fd: Int32, _ timeout: timeval) {
+        var timeout = timeout
+        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
+            setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
+    /// Flushes the answer and closes the connection, whatever the peer asked for (FCGI_KEEP_CONN: a
+    /// single-threaded worker that kept a connection would block on it instead of accepting the next).
+    ///
+    /// libfcgi would otherwise close "gracefully": shutdown(SHUT_WR), then wait up to 2 s for the web
+    /// server to close its end, so that unread request data cannot turn into a TCP reset. The request has
+    /// been read to its end (readBody drains the stream), so there is nothing to reset, and the wait
+    /// only kept this worker from its next connection until nginx got round to closing (measured in
+    /// docs/PERFORMANCE.md). A detached request is closed at once.
+    private func finishConnection() {
+        request.keepConnection = 0
+        FCGX_Detach(&request)
+        FCGX_Finish_r(&request)
+    }
+
+    /// Copies everything out of libfcgi's buffers, which `FCGX_Finish_r` frees; nil when the request must not
+    /// be served at all (another role than responder, no method or URI, a broken stream).
+    private func readRequest() -> HTTPRequest? {
+        guard param("FCGI_ROLE") == "RESPONDER", let method = param("REQUEST_METHOD"),
+              let requestURI = param("REQUEST_URI")
+        else { return nil }
+        // The head has arrived whole; a body from nginx follows at once, since nginx reads a client's
+        // whole body before it passes the request on. A peer pausing mid-body gets longer than a silent one.
+        setTimeouts(request.ipcFd, bodyTimeout)
+        let body: [UInt8]
+        var problem: BodyProblem?
+        switch readBody(announced: param("CONTENT_LENGTH")) {
+        case .complete(let bytes): body = bytes
+        case .refused(let why): (body, problem) = ([], why)
+        case .broken: return nil
+        }
         return HTTPRequest(
-            method: param("REQUEST_METHOD") ?? "GET",
-            requestURI: param("REQUEST_URI") ?? "/",
+            method: method, requestURI: requestURI,
             contentType: param("CONTENT_TYPE").flatMap { $0.isEmpty ? nil : $0 },
-            body: body,
-            bodyTooLarge: tooLarge
-        )
+            body: body, bodyProblem: problem)
     }
 
     private func param(_ name: String) -> String? {
         FCGX_GetParam(name, request.envp).map { String(cString: $0) }
     }
 
-    /// Reads the whole body stream, keeping at most `maxBodyBytes`. What is over the limit is still read
-    /// and dropped, so that the web server never sees its upload cut off before the answer.
-    private func readBody(declaredLength: Int) -> (body: [UInt8], tooLarge: Bool) {
+    private enum Body {
+        case complete([UInt8])
+        /// Answered with an error, unapplied; a refusal for what was announced is answered without reading.
+        case refused(BodyProblem)
+        /// The stream failed (the peer went quiet or away, a protocol error): not answered at all.
+        case broken
+    }
+
+    /// Exactly CONTENT_LENGTH bytes, as CGI says (anything after them in the stream is read and dropped),
+    /// and only if the stream then ends properly: a stream that breaks anywhere, in the body or after it,
+    /// is a request that did not arrive whole.
+    private func readBody(announced: String?) -> Body {
+        guard let length = Self.contentLength(announced) else { return .refused(.invalidLength) }
+        if length > maxBodyBytes { return .refused(.tooLarge) }
         var body: [UInt8] = []
-        body.reserveCapacity(min(max(declaredLength, 0), maxBodyBytes))
-        var tooLarge = declaredLength > maxBodyBytes
-        while true {
+        body.reserveCapacity(length)
+        while body.count < length {
+            let count = FCGX_GetStr(readBuffer.baseAddress!, Int32(min(readBuffer.count, length - body.count)), request.in)
+            if count <= 0 { break }
+            body.append(contentsOf: UnsafeRawBufferPointer(start: readBuffer.baseAddress!, count: Int(count)))
+        }
+        // The rest of the stream, up to as much again as a body may hold: a peer that sends more is broken.
+        var extra = 0
+        while extra <= maxBodyBytes {
             let count = FCGX_GetStr(readBuffer.baseAddress!, Int32(readBuffer.count), request.in)
             if count <= 0 { break }
-            if !tooLarge {
-                body.append(contentsOf: UnsafeRawBufferPointer(start: readBuffer.baseAddress!, count: Int(count)))
-                tooLarge = body.count > maxBodyBytes
-            }
+            extra += Int(count)
         }
-        return tooLarge ? ([], true) : (body, false)
+        guard FCGX_GetError(request.in) == 0, FCGX_HasSeenEOF(request.in) != 0 else { return .broken }
+        return body.count == length ? .complete(body) : .refused(.incomplete)
+    }
+
+    /// CGI's CONTENT_LENGTH: absent or empty is 0; otherwise decimal digits only, no sign.
+    static func contentLength(_ text: String?) -> Int? {
+        guard let text, !text.isEmpty else { return 0 }
+        guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return Int(text)
     }
 
     /// CGI response format: a `Status` line, headers, blank line, body, sent as one buffer.

@@ -8,23 +8,25 @@ public struct HTTPRequest: Sendable {
     public var rawQuery: String
     public var contentType: String?
     public var body: [UInt8]
-    /// Set when the client announced or sent more body than the transport accepts; the body is then empty.
-    public var bodyTooLarge: Bool
+    /// Set when the body cannot be used as it arrived; the body is then empty.
+    public var bodyProblem: BodyProblem?
 
     public init(
         method: String, rawPath: String, rawQuery: String = "", contentType: String? = nil,
-        body: [UInt8] = [], bodyTooLarge: Bool = false
+        body: [UInt8] = [], bodyProblem: BodyProblem? = nil
     ) {
         self.method = method
         self.rawPath = rawPath
         self.rawQuery = rawQuery
         self.contentType = contentType
         self.body = body
-        self.bodyTooLarge = bodyTooLarge
+        self.bodyProblem = bodyProblem
     }
 
     /// Splits a request URI (`/notes/?skip=1`) into path and query.
-    public init(method: String, requestURI: String, contentType: String? = nil, body: [UInt8] = [], bodyTooLarge: Bool = false) {
+    public init(
+        method: String, requestURI: String, contentType: String? = nil, body: [UInt8] = [], bodyProblem: BodyProblem? = nil
+    ) {
         let path: Substring
         let query: Substring
         if let mark = requestURI.firstIndex(of: "?") {
@@ -36,7 +38,17 @@ public struct HTTPRequest: Sendable {
         }
         self.init(
             method: method, rawPath: String(path), rawQuery: String(query), contentType: contentType,
-            body: body, bodyTooLarge: bodyTooLarge
+            body: body, bodyProblem: bodyProblem
         )
     }
+}
+
+/// Why a request's body cannot be used.
+public enum BodyProblem: Sendable, Equatable {
+    /// More than the transport accepts was announced or sent.
+    case tooLarge
+    /// The announced length is not a length (CGI's CONTENT_LENGTH is digits only).
+    case invalidLength
+    /// Fewer bytes than announced arrived before the body ended.
+    case incomplete
 }

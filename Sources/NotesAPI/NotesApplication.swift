@@ -30,6 +30,9 @@ public struct NotesApplication {
     public static var statements: [PreparedStatement] { Services.statements }
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        if let problem = request.bodyProblem {
+            return ErrorResponses.response(for: Self.error(for: problem))
+        }
         switch Self.router.match(method: request.method, rawPath: request.rawPath) {
         case .notFound:
             return ErrorResponses.response(for: .notFound("Not Found"))
@@ -41,6 +44,15 @@ public struct NotesApplication {
             } catch {
                 return ErrorResponses.response(for: error, to: request, logger: logger)
             }
+        }
+    }
+
+    /// A body that cannot be used is refused whatever the route: nothing may act on part of a request.
+    static func error(for problem: BodyProblem) -> APIError {
+        switch problem {
+        case .tooLarge: .contentTooLarge
+        case .invalidLength: .badRequest("Invalid Content-Length")
+        case .incomplete: .badRequest("Incomplete request body")
         }
     }
 }

@@ -14,10 +14,13 @@ nonisolated(unsafe) private var signalPipeWriteFD: Int32 = -1
 /// Handlers are installed with `SA_RESTART`. The processes never block anywhere but in poll(), which
 /// returns on a signal whatever the flag says, so nothing waits for a signal in vain; and a read or write
 /// that a signal interrupts mid-request is resumed instead of failing, which matters because libfcgi's
-/// `OS_Read` does not retry on `EINTR` and would abandon the request in hand.
+/// `OS_Read` does not retry on `EINTR` and would abandon the request in hand. A socket with a receive or
+/// send timeout is the exception (the kernel never restarts those calls): `holdingSignals` keeps the
+/// signals pending while such work runs.
 public final class SignalPipe {
     /// Becomes readable when a signal has arrived; pass it to poll().
     public let readFD: Int32
+    private var handled = sigset_t()
 
     /// Installs the handlers. One per process: it owns the pipe and the handlers for its whole life.
     public init(signals: [Int32]) throws(SystemError) {
@@ -30,7 +33,9 @@ public final class SignalPipe {
         }
         readFD = fds[0]
         signalPipeWriteFD = fds[1]
+        sigemptyset(&handled)
         for signo in signals {
+            sigaddset(&handled, signo)
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signo in
                 let savedErrno = errno
@@ -42,6 +47,15 @@ public final class SignalPipe {
             action.sa_flags = SA_RESTART
             guard sigaction(signo, &action, nil) == 0 else { throw SystemError("sigaction(\(signo))") }
         }
+    }
+
+    /// Runs `body` with this pipe's signals blocked: one that arrives meanwhile is delivered (and written to
+    /// the pipe) when `body` returns, instead of interrupting a call the kernel would not resume.
+    public func holdingSignals<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        var previous = sigset_t()
+        pthread_sigmask(SIG_BLOCK, &handled, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        return try body()
     }
 
     /// The signals that arrived since the last call, in order of arrival.

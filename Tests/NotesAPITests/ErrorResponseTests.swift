@@ -9,6 +9,7 @@ import Testing
 
     @Test func mapsEachErrorToItsStatusAndFastAPIBody() {
         let cases: [(APIError, Int, String)] = [
+            (.badRequest("Invalid Content-Length"), 400, #"{"detail":"Invalid Content-Length"}"#),
             (.notFound("Note not found"), 404, #"{"detail":"Note not found"}"#),
             (.methodNotAllowed(allowed: ["GET", "POST"]), 405, #"{"detail":"Method Not Allowed"}"#),
             (.contentTooLarge, 413, #"{"detail":"Request body too large"}"#),
@@ -21,6 +22,12 @@ import Testing
             #expect(response.header("Content-Type") == "application/json")
         }
         #expect(ErrorResponses.response(for: .methodNotAllowed(allowed: ["GET", "POST"])).header("Allow") == "GET, POST")
+    }
+
+    @Test func refusesAnUnusableBodyBeforeRouting() {
+        #expect(NotesApplication.error(for: .tooLarge) == .contentTooLarge)
+        #expect(NotesApplication.error(for: .invalidLength) == .badRequest("Invalid Content-Length"))
+        #expect(NotesApplication.error(for: .incomplete) == .badRequest("Incomplete request body"))
     }
 
     @Test func writesValidationIssuesInPydanticShape() {

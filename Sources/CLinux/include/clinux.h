@@ -16,6 +16,14 @@ static inline int notes_setresgid(gid_t real, gid_t effective, gid_t saved) {
     return setresgid(real, effective, saved);
 }
 
+#include <sys/socket.h>
+
+// accept4 is _GNU_SOURCE too. The connection is not inherited by what the process later executes.
+static inline int notes_accept_cloexec(int fd, struct sockaddr *address, socklen_t *length) {
+    extern int accept4(int, struct sockaddr *, socklen_t *, int);
+    return accept4(fd, address, length, SOCK_CLOEXEC);
+}
+
 // prctl is variadic, which Swift cannot call.
 static inline int notes_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 static inline int notes_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }

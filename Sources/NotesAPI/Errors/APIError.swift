@@ -1,5 +1,7 @@
 /// Everything a request can be refused for. `ErrorResponses` turns each into its status and body.
 public enum APIError: Error, Equatable {
+    /// 400 with this detail: the request itself is malformed (what nginx would refuse, from another client).
+    case badRequest(String)
     /// 404 with this detail.
     case notFound(String)
     /// 405; the methods the path does support.

@@ -24,6 +24,8 @@ enum ErrorResponses {
 
     static func response(for error: APIError) -> HTTPResponse {
         switch error {
+        case .badRequest(let message):
+            detail(.badRequest, message)
         case .notFound(let message):
             detail(.notFound, message)
         case .methodNotAllowed(let allowed):

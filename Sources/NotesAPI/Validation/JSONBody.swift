@@ -3,10 +3,10 @@ import SystemSupport
 
 /// Turns a request's body into a JSON object, or into the error FastAPI would give for it.
 enum JSONBody {
-    /// The body as JSON, checked in the order a client would fix things: size, media type, syntax.
-    /// Returns nil for an empty body, which the caller reports as a missing body.
+    /// The body as JSON, checked in the order a client would fix things: media type, syntax (its size was
+    /// checked before routing: `NotesApplication.respond`). Returns nil for an empty body, which the caller
+    /// reports as a missing body.
     static func parse(_ request: HTTPRequest) throws(APIError) -> JSONValue? {
-        if request.bodyTooLarge { throw .contentTooLarge }
         guard let contentType = request.contentType, isJSON(contentType) else { throw .unsupportedMediaType }
         if request.body.isEmpty { return nil }
         do {
