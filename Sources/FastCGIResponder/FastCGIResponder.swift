@@ -49,9 +49,8 @@ public enum ServeDecision: Sendable {
 public final class FastCGIResponder {
     private let listenFD: Int32
     private let maxBodyBytes: Int
-    /// How long a read from or a write to a connection may wait, until its head (BEGIN_REQUEST and PARAMS)
-    /// has arrived, and from then on. nginx sends a whole request at once and reads answers as they come, so
-    /// only a broken or hostile peer ever waits that long.
+    /// How long a read from or a write to a connection may wait, and a read of its body. nginx sends a whole
+    /// request at once and reads answers as they come, so only a broken or hostile peer ever waits that long.
     private let headTimeout: timeval
     private let bodyTimeout: timeval
     /// IPv4 addresses (`s_addr`) allowed to connect over TCP; nil allows every peer (libfcgi's rule).
@@ -188,15 +187,11 @@ public final class FastCGIResponder {
                 return nil
             }
         }
-        setTimeouts(fd, headTimeout)
-        return fd
-    }
-
-    private func setTimeouts(_ fd: Int32, _ timeout: timeval) {
-        var timeout = timeout
+        var timeout = headTimeout
         for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
             setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
+        return fd
     }
 
     /// Flushes the answer and closes the connection, whatever the peer asked for (FCGI_KEEP_CONN: a
@@ -219,9 +214,6 @@ public final class FastCGIResponder {
         guard param("FCGI_ROLE") == "RESPONDER", let method = param("REQUEST_METHOD"),
               let requestURI = param("REQUEST_URI")
         else { return nil }
-        // The head has arrived whole; a body from nginx follows at once, since nginx reads a client's
-        // whole body before it passes the request on. A peer pausing mid-body gets longer than a silent one.
-        setTimeouts(request.ipcFd, bodyTimeout)
         let body: [UInt8]
         var problem: BodyProblem?
         switch readBody(announced: param("CONTENT_LENGTH")) {
@@ -253,6 +245,12 @@ public final class FastCGIResponder {
     private func readBody(announced: String?) -> Body {
         guard let length = Self.contentLength(announced) else { return .refused(.invalidLength) }
         if length > maxBodyBytes { return .refused(.tooLarge) }
+        if length > 0 {
+            // The head has arrived whole; a body from nginx follows at once, since nginx reads a client's whole
+            // body before it passes the request on. A peer pausing mid-body gets longer than a silent one.
+            var timeout = bodyTimeout
+            setsockopt(request.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
         var body: [UInt8] = []
         body.reserveCapacity(length)
         while body.count < length {
