@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "notes-supervisor", targets: ["notes-supervisor"]),
         .executable(name: "notes-worker", targets: ["notes-worker"]),
         .executable(name: "notes-null-responder", targets: ["notes-null-responder"]),
+        // For the libFuzzer targets in Fuzz/, a package of their own (scripts/fuzz).
+        .library(name: "NotesAPI", targets: ["NotesAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
