@@ -13,7 +13,11 @@ export HTTP_PORT WORKERS STATE_DIR
 # One step at a time even under -j: `test` relies on its order, and the machine has 2 cores.
 .NOTPARALLEL:
 
-.PHONY: help deps build run test unit-test integration-test bench clean
+# Seconds per libFuzzer target for `make fuzz`; `make test` runs each for FUZZ_SMOKE_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+
+.PHONY: help deps build run test unit-test integration-test fuzz fuzz-smoke asan-test leak-check bench clean
 
 help:
 	@echo "make run               install what is missing, build, start PostgreSQL + workers + nginx on"
@@ -22,10 +26,13 @@ help:
 	@echo "make build             release build (scripts/build: swift build -c release --static-swift-stdlib)"
 	@echo "make unit-test         swift test"
 	@echo "make integration-test  pytest Tests/integration against the release binaries"
+	@echo "make asan-test         the integration tests against AddressSanitizer builds (scripts/asan-test)"
+	@echo "make fuzz              each libFuzzer target of Fuzz/ for FUZZ_SECONDS (60) (scripts/fuzz)"
+	@echo "make leak-check        one worker, 10,000 requests, LeakSanitizer (bench/leak-check)"
 	@echo "make bench             benchmark on a private stack (bench/run, ~5 min; docs/PERFORMANCE.md);"
 	@echo "                       measures the binaries in .build/release as they are: make build first"
 	@echo "make deps              scripts/install-deps only"
-	@echo "make clean             remove .build (never STATE_DIR: it holds the database)"
+	@echo "make clean             remove .build, .build-asan, .build-fuzz (never STATE_DIR: it holds the database)"
 	@echo "variables: HTTP_PORT, WORKERS, STATE_DIR (and DATABASE_URL, CORS_ORIGINS from the environment)"
 
 deps:
@@ -37,7 +44,9 @@ build:
 run:
 	@scripts/run-stack
 
-test: deps build unit-test integration-test
+# Every test: unit, integration, the integration tests again under AddressSanitizer (and LeakSanitizer at every
+# process exit), and each fuzz target briefly over its corpus and beyond. About 14 minutes on 2 cores.
+test: deps build unit-test integration-test asan-test fuzz-smoke
 
 unit-test:
 	$(SWIFT) test --disable-xctest
@@ -46,10 +55,22 @@ unit-test:
 integration-test: build
 	NOTES_BIN_DIR="$$(scripts/build --show-bin-path)" $(PYTHON) -m pytest -q Tests/integration
 
+asan-test: deps
+	scripts/asan-test
+
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz
+
+fuzz-smoke: deps
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) scripts/fuzz
+
+leak-check: deps
+	bench/leak-check
+
 # Its own stack in a temporary directory; DURATION, WARMUP, WORKERS, SCALING... are read by bench/run.
 # No dependency on build: the benchmark measures the binaries that are there (it builds only if they are missing).
 bench:
 	@bench/run
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-asan .build-fuzz

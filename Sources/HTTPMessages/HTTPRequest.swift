@@ -29,9 +29,11 @@ public struct HTTPRequest: Sendable {
     ) {
         let path: Substring
         let query: Substring
-        if let mark = requestURI.firstIndex(of: "?") {
-            path = requestURI[..<mark]
-            query = requestURI[requestURI.index(after: mark)...]
+        // The first '?' byte: as a Character, "?" followed by a combining mark would not be "?".
+        let utf8 = requestURI.utf8
+        if let mark = utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = Substring(utf8[..<mark])
+            query = Substring(utf8[utf8.index(after: mark)...])
         } else {
             path = requestURI[...]
             query = ""

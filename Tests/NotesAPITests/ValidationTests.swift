@@ -110,6 +110,8 @@ import Testing
         // Exponents beyond Int keep their sign (found by test_hostile_http.py).
         ("1e-99999999999999999999", "int_from_float"), ("0e-99999999999999999999", "greater_than"),
         ("1e+99999999999999999999", "less_than_equal"),
+        // Found by fuzz-json-body: negating Int.min trapped and killed the worker.
+        ("1e-9223372036854775808", "int_from_float"), ("1.5e-9223372036854775808", "int_from_float"),
     ] as [(String, String?)])
     func readsBodyIDsStrictly(json: String, issue: String?) {
         var reader = FieldReader(try! JSONParser.parse(Array("{\"author_id\": \(json)}".utf8)))

@@ -33,8 +33,10 @@ private func hexValue(_ byte: UInt8) -> UInt8? {
 
 /// `a=1&b=x%20y` → [("a", "1"), ("b", "x y")], in order, repeats kept.
 func queryItems(_ rawQuery: String) -> [(name: String, value: String)] {
-    rawQuery.split(separator: "&").map { pair in
-        let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        return (percentDecoded(parts[0], plusAsSpace: true), parts.count > 1 ? percentDecoded(parts[1], plusAsSpace: true) : "")
+    // On UTF-8 bytes, not Characters: "&" followed by a combining mark is one Character, and must still split.
+    rawQuery.utf8.split(separator: UInt8(ascii: "&")).map { pair in
+        let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+        return (percentDecoded(Substring(parts[0]), plusAsSpace: true),
+                parts.count > 1 ? percentDecoded(Substring(parts[1]), plusAsSpace: true) : "")
     }
 }

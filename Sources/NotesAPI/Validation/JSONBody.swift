@@ -143,8 +143,14 @@ func integralDigits(ofJSONNumber literal: String) -> String? {
     var exponent = 0
     if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
         let written = text[text.index(after: e)...]
-        // An exponent beyond Int keeps its sign: 1e-99999999999999999999 is a tiny fraction, not a huge number.
-        exponent = Int(written.drop { $0 == "+" }) ?? (written.hasPrefix("-") ? -(Int.max / 2) : Int.max / 2)
+        // Clamped while it is read, so that nothing below can overflow (Int.min has no negation): past 10^8,
+        // more digits than a 1 MiB body holds, the answer no longer changes. The sign is kept:
+        // 1e-99999999999999999999 is a tiny fraction, not a huge number.
+        var magnitude = 0
+        for digit in written.utf8 where digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") {
+            magnitude = min(magnitude * 10 + Int(digit - UInt8(ascii: "0")), 100_000_000)
+        }
+        exponent = written.hasPrefix("-") ? -magnitude : magnitude
         text = text[..<e]
     }
     let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)

@@ -1,0 +1,164 @@
+// fuzz-query-path: a request line's method and URI through what every request goes through — the split of
+// REQUEST_URI into path and query, the service's route table (percent-decoding of segments, the optional
+// trailing slash, 404/405), the path ids, the query reader (skip, take, completed) — with the integer
+// parsing compared to a reference, and percent-decoding checked by round trips.
+
+import FuzzSupport
+import HTTPMessages
+@testable import NotesAPI
+
+/// The first input byte picks the method (the last entry is deliberately not one the router knows).
+let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "get"]
+let idNames: Set<String> = ["note_id", "author_id", "article_id"]
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzQueryPath(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let input = fuzzInput(data, size)
+    guard let selector = input.first else { return 0 }
+    let method = methods[Int(selector) % methods.count]
+    // As FastCGIResponder reads REQUEST_URI: String(cString:), which repairs invalid UTF-8 the same way.
+    let uri = String(decoding: input.dropFirst(), as: UTF8.self)
+    let request = HTTPRequest(method: method, requestURI: uri)
+
+    // The split: path before the first '?', query after it, nothing lost.
+    require(!request.rawPath.utf8.contains(UInt8(ascii: "?")), "path keeps a '?'")
+    let rejoined = uri.utf8.contains(UInt8(ascii: "?")) ? request.rawPath + "?" + request.rawQuery : request.rawPath
+    require(Array(rejoined.utf8) == Array(uri.utf8), "path and query do not add up to the URI")
+
+    checkRoute(method: method, path: request.rawPath)
+    checkQuery(request)
+    checkPercentDecoding(Array(uri.utf8))
+    return 0
+}
+
+func checkRoute(method: String, path: String) {
+    let match = NotesApplication.router.match(method: method, rawPath: path)
+    switch match {
+    case .notFound:
+        break
+    case .methodNotAllowed(let allowed):
+        require(!allowed.isEmpty && !allowed.contains(method), "405 for \(method) with Allow \(allowed)")
+    case .found(_, let parameters):
+        for (name, value) in parameters {
+            require(!value.isEmpty, "empty path parameter \(name)")
+            require(idNames.contains(name), "unexpected path parameter \(name)")
+            let result = IntegerParameter.positiveID(value, name: name)
+            switch (result, ReferenceInteger(value)) {
+            case (.success(let id), .value(let expected)):
+                require(id == expected && id > 0, "id \(describe(value.utf8)) read as \(id)")
+            case (.success(let id), let expected):
+                require(false, "id \(describe(value.utf8)) read as \(id), reference says \(expected)")
+            case (.failure(let issue), let expected):
+                require(issue.location == [.key("path"), .key(name)], "id issue at \(issue.location)")
+                require(issue.type == expectedType(expected, lowest: 1, highest: .max, lowerType: "greater_than"),
+                        "id \(describe(value.utf8)): \(issue.type), reference says \(expected)")
+                checkResponse([issue])
+            }
+        }
+    }
+    // The trailing slash is optional: /x and /x/ are one route (and "/x//" is not "/x/").
+    if path.utf8.first == UInt8(ascii: "/"), path.utf8.last != UInt8(ascii: "/") {
+        let slashed = NotesApplication.router.match(method: method, rawPath: path + "/")
+        require(sameOutcome(match, slashed), "\(describe(path.utf8)) and the same with '/' match differently")
+    }
+}
+
+func sameOutcome(_ a: Router<Services>.Match, _ b: Router<Services>.Match) -> Bool {
+    switch (a, b) {
+    case (.notFound, .notFound): true
+    case (.methodNotAllowed(let x), .methodNotAllowed(let y)): x == y
+    case (.found(_, let x), .found(_, let y)): x == y
+    default: false
+    }
+}
+
+func expectedType(_ reference: ReferenceInteger, lowest: Int64, highest: Int64, lowerType: String) -> String? {
+    switch reference {
+    case .notAnInteger: "int_parsing"
+    case .belowInt64: lowerType
+    case .aboveInt64: "less_than_equal"
+    case .value(let value) where value < lowest: lowerType
+    case .value(let value) where value > highest: "less_than_equal"
+    case .value: nil
+    }
+}
+
+func checkQuery(_ request: HTTPRequest) {
+    let items = queryItems(request.rawQuery)
+    let pieces = request.rawQuery.utf8.split(separator: UInt8(ascii: "&"))
+    require(items.count == pieces.count, "\(items.count) query items from \(pieces.count) pieces")
+    func lastValue(_ name: String) -> String? { items.last { Array($0.name.utf8) == Array(name.utf8) }?.value }
+
+    var query = QueryReader(request)
+    let (skip, take) = query.page()
+    let completed = query.optionalBool("completed")
+    var expected: [String] = []
+    if let raw = lastValue("skip") {
+        let type = expectedType(ReferenceInteger(raw), lowest: 0, highest: .max, lowerType: "greater_than_equal")
+        if let type { expected.append("skip:" + type) } else if case .value(let value) = ReferenceInteger(raw) {
+            require(skip == value, "skip=\(describe(raw.utf8)) read as \(skip)")
+        }
+    } else {
+        require(skip == 0, "skip defaults to 0, got \(skip)")
+    }
+    if let raw = lastValue("take") {
+        let type = expectedType(ReferenceInteger(raw), lowest: 1, highest: 100, lowerType: "greater_than_equal")
+        if let type { expected.append("take:" + type) } else if case .value(let value) = ReferenceInteger(raw) {
+            require(take == value, "take=\(describe(raw.utf8)) read as \(take)")
+        }
+    } else {
+        require(take == 20, "take defaults to 20, got \(take)")
+    }
+    if let raw = lastValue("completed") {
+        let truthy = ["true", "1", "yes", "on", "t", "y"], falsy = ["false", "0", "no", "off", "f", "n"]
+        let word = raw.lowercased()
+        if truthy.contains(word) {
+            require(completed == true, "completed=\(raw) read as \(String(describing: completed))")
+        } else if falsy.contains(word) {
+            require(completed == false, "completed=\(raw) read as \(String(describing: completed))")
+        } else {
+            expected.append("completed:bool_parsing")
+        }
+    } else {
+        require(completed == nil, "no completed parameter read as \(String(describing: completed))")
+    }
+    let got = query.issues.map { issue -> String in
+        guard issue.location.count == 2, issue.location[0] == .key("query"), case .key(let name) = issue.location[1]
+        else { return "bad location \(issue.location)" }
+        return name + ":" + issue.type
+    }
+    require(got == expected, "query issues \(got), expected \(expected)")
+    require((0...Int64.max).contains(skip) && (1...100).contains(take), "page out of range: \(skip), \(take)")
+    checkResponse(query.issues)
+}
+
+/// Decoding never fails and gives back exactly the bytes of a fully escaped string; text without '%' (and,
+/// in a query, without '+') is left as it is.
+func checkPercentDecoding(_ bytes: [UInt8]) {
+    let text = String(decoding: bytes, as: UTF8.self)
+    let utf8 = Array(text.utf8)
+    require(Array(percentDecoded(percentEncodedEverything(utf8)).utf8) == utf8, "path round trip of \(describe(utf8))")
+    require(Array(percentDecoded(percentEncodedEverything(utf8, plusForSpace: true), plusAsSpace: true).utf8) == utf8,
+            "query round trip of \(describe(utf8))")
+    if !utf8.contains(UInt8(ascii: "%")) {
+        require(Array(percentDecoded(text).utf8) == utf8, "text without % changed by decoding")
+        if !utf8.contains(UInt8(ascii: "+")) {
+            require(Array(percentDecoded(text, plusAsSpace: true).utf8) == utf8, "query text without % or + changed")
+        }
+    }
+    // Decoding only ever shortens (each escape is 3 bytes for 1; U+FFFD replaces at least 1 byte with 3, but
+    // only bytes that came from escapes can be invalid, and 3 escaped bytes become at most 3).
+    require(percentDecoded(text).utf8.count <= utf8.count, "decoding grew \(describe(utf8))")
+}
+
+/// A 422 body for these issues is valid JSON with one entry per issue.
+func checkResponse(_ issues: [ValidationIssue]) {
+    guard !issues.isEmpty else { return }
+    let response = ErrorResponses.response(for: APIError.validation(issues))
+    guard case .object(let object)? = try? JSONParser.parse(response.body),
+          case .array(let details)? = object["detail"], details.count == issues.count
+    else {
+        require(false, "422 body is not the JSON list of the issues: \(describe(response.body))")
+        return
+    }
+}
