@@ -293,6 +293,10 @@ CORPUS = [
     Case("json-author-id-tiny-exponent",
          post(b'{"title": "t", "content": "c", "author_id": 1e-999999999999999999999}', "/articles"), 422,
          errors=((OneOf("int_from_float", "greater_than"), ["body", "author_id"]),)),
+    # Found by fuzz-json-body: negating this exponent trapped, and the one request killed a worker.
+    Case("json-author-id-exponent-int-min",
+         post(b'{"title": "t", "content": "c", "author_id": 1e-9223372036854775808}', "/articles"), 422,
+         errors=(("int_from_float", ["body", "author_id"]),)),
     # -- invalid UTF-8 in the body, the query and the path
     Case("body-utf8-invalid-bytes", post(note_body(b'"\xff\xfe"')), 422, errors=JSON_INVALID),
     Case("body-utf8-overlong-slash", post(note_body(b'"\xc0\xaf"')), 422, errors=JSON_INVALID),
