@@ -120,6 +120,12 @@ public final class Scoreboard {
         }
     }
 
+    /// Records the pid of the worker just started in slot `index` (supervisor), so that /status names a
+    /// starting worker from the moment it exists rather than from its first own write.
+    public func publishStartingPID(_ pid: pid_t, slot index: Int) {
+        withSlot(index) { notes_slot_publish_pid($0, pid) }
+    }
+
     /// Empties slot `index` once its worker is gone, counting what it served (supervisor).
     public func releaseSlot(_ index: Int) {
         let served = slot(index).requests
@@ -139,8 +145,9 @@ public final class Scoreboard {
     }
 
     /// Every slot that belongs to a worker.
+    /// The slots of workers that exist: a slot prepared for a worker not yet spawned has no pid.
     public var occupiedSlots: [WorkerSlot] {
-        (0..<Self.capacity).map(slot).filter { $0.state != .free }
+        (0..<Self.capacity).map(slot).filter { $0.state != .free && $0.pid != 0 }
     }
 
     /// Requests accepted by all workers since the supervisor started.

@@ -315,6 +315,7 @@ public final class Arbiter {
             scoreboard.prepareSlot(slot, generation: generation)
             do {
                 let pid = try launcher.launch(slot: slot, generation: generation, environment: environment.entries)
+                scoreboard.publishStartingPID(pid, slot: slot)
                 workers[pid] = Worker(pid: pid, slot: slot, generation: generation, startedAt: monotonicSeconds())
                 if awaitingReplacement.isEmpty {
                     logger.info("worker \(pid) started (generation \(generation))")

@@ -84,6 +84,12 @@ static inline void notes_slot_read(const notes_worker_slot *slot, notes_worker_s
     }
 }
 
+/// The supervisor's one write to a slot its worker may already be writing: the pid alone, in one atomic store
+/// outside the sequence (two writers must never share it), and the same value the worker writes when ready.
+static inline void notes_slot_publish_pid(notes_worker_slot *slot, int32_t pid) {
+    __atomic_store_n(&slot->pid, pid, __ATOMIC_RELEASE);
+}
+
 static inline void notes_counter_add(uint64_t *counter, uint64_t amount) {
     __atomic_fetch_add(counter, amount, __ATOMIC_RELAXED);
 }
