@@ -60,6 +60,18 @@ public final class FastCGIResponder {
     private var request = FCGX_Request()
     /// Allocated once: zeroing a fresh 16 KiB array for every request was 18% of a GET's instructions.
     private let readBuffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 16384)
+    /// Connections whose peer asked to keep them (FCGI_KEEP_CONN, nginx's `fastcgi_keep_conn on`), waiting in
+    /// epoll for their next request while the worker also accepts new ones. Owned here: closed when the peer
+    /// closes them, when a request on one is broken, or when `serve` returns. A kept connection costs a file
+    /// descriptor, not the worker: a peer that keeps one and sends nothing holds no one.
+    private var keptConnections: Set<Int32> = []
+    /// Beyond this many, connections are closed after their answer whatever the peer asked: nginx's
+    /// `keepalive` pool (per nginx worker process) must stay well below it, which the shipped one does.
+    public static let maxKeptConnections = 256
+    /// The epoll instance of `serve`, which owns it.
+    private var epollFD: Int32 = -1
+    /// Told to stop: no more new connections, and none kept after its next answer.
+    private var retiring = false
 
     /// - Parameters:
     ///   - listenFD: the listening socket; 0 by the FastCGI convention.
@@ -103,8 +115,11 @@ public final class FastCGIResponder {
         readBuffer.deallocate()
     }
 
-    /// Serves requests until `onSignal` or `handler` says to stop; the request in hand is always finished
-    /// first. Returns early with an error only when the listening socket itself fails.
+    /// Serves requests until `onSignal` or `handler` says to stop, then retires: it accepts no new connection,
+    /// closes each kept connection after answering the request that arrives on it, and returns once none is
+    /// left: nginx closes the idle ones (upstream `keepalive_timeout`), and those still idle after `headTimeout`
+    /// are closed here. The request in hand is always finished first. Returns early with an error only when
+    /// the listening socket itself fails.
     ///
     /// Waits in epoll with `EPOLLEXCLUSIVE` on the listening socket, so that a new connection wakes one idle
     /// worker rather than all of them (the thundering herd that plain poll() causes, where every worker but
@@ -113,54 +128,85 @@ public final class FastCGIResponder {
         signals: SignalPipe, onSignal: (Int32) -> ServeDecision,
         handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)
     ) throws(FastCGIError) {
-        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        guard epoll >= 0 else { throw .acceptFailed(code: errno) }
-        defer { close(epoll) }
-        try watch(listenFD, in: epoll, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)
-        try watch(signals.readFD, in: epoll, events: EPOLLIN.rawValue)
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw .acceptFailed(code: errno) }
+        defer {
+            for connection in keptConnections { close(connection) }
+            keptConnections.removeAll()
+            close(epollFD)
+            epollFD = -1
+        }
+        guard watch(listenFD, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue),
+              watch(signals.readFD, events: EPOLLIN.rawValue)
+        else { throw .acceptFailed(code: errno) }
 
-        var ready = [epoll_event](repeating: epoll_event(), count: 2)
-        while true {
-            let count = epoll_wait(epoll, &ready, Int32(ready.count), -1)
+        retiring = false
+        var ready = [epoll_event](repeating: epoll_event(), count: 32)
+        let idleRetirementMilliseconds = Int32(headTimeout.tv_sec * 1000)
+        while !retiring || !keptConnections.isEmpty {
+            let count = epoll_wait(epollFD, &ready, Int32(ready.count), retiring ? idleRetirementMilliseconds : -1)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw .acceptFailed(code: errno)
             }
-            let readyFDs = ready[0..<Int(count)].map { $0.data.fd }
-            if readyFDs.contains(signals.readFD) {
-                // Every signal is handed over, even after one that stops, so none is lost.
-                let decisions = signals.drain().map(onSignal)
-                if decisions.contains(.stop) { return }
-            }
-            // Signals wait until the connection is done: its reads and writes have deadlines, and the kernel
-            // does not resume such a call after a handler ran, so a SIGTERM would cut the request in hand.
-            if readyFDs.contains(listenFD), try signals.holdingSignals({ () throws(FastCGIError) in try acceptAndAnswer(handler) }) == .stop {
-                return
+            // Retiring, and nothing arrived on the kept connections for that long: their peer is not about to
+            // close them (an nginx with a longer keepalive_timeout); a request it sends just now is resent.
+            if count == 0 { return }
+            for event in ready[0..<Int(count)] {
+                let fd = event.data.fd
+                let decision: ServeDecision
+                if fd == signals.readFD {
+                    // Every signal is handed over, even after one that stops, so none is lost.
+                    decision = signals.drain().map(onSignal).contains(.stop) ? .stop : .keepServing
+                } else if fd != listenFD {
+                    decision = signals.holdingSignals { answer(on: fd, handler) }
+                } else if !retiring, let connection = try acceptConnection() {
+                    decision = signals.holdingSignals { answer(on: connection, handler) }
+                } else {
+                    decision = .keepServing
+                }
+                if decision == .stop && !retiring {
+                    // The other workers accept from here on; the shared socket stays open for them.
+                    epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+                    retiring = true
+                }
             }
         }
     }
 
-    private func watch(_ fd: Int32, in epoll: Int32, events: UInt32) throws(FastCGIError) {
+    private func watch(_ fd: Int32, events: UInt32) -> Bool {
         var event = epoll_event()
         event.events = events
         event.data.fd = fd
-        guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else { throw .acceptFailed(code: errno) }
+        return epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0
     }
 
-    private func acceptAndAnswer(_ handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)) throws(FastCGIError) -> ServeDecision {
-        guard let connection = try acceptConnection() else { return .keepServing }
+    /// Reads one request from `connection`, a new one or a kept one, and answers it; then keeps the connection
+    /// or closes it (`finish`). Signals are held meanwhile: the connection's reads and writes have deadlines,
+    /// and the kernel does not resume such a call after a handler ran, so a SIGTERM would cut the request.
+    private func answer(on connection: Int32, _ handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)) -> ServeDecision {
         request.ipcFd = connection
-        // FCGX_Accept_r begins by finishing the previous request, which closes a connection not kept; and
-        // a connection it drops for a protocol error is closed at once, not lingered over (detached).
+        // FCGX_Accept_r begins by finishing the previous request, which would close a connection not kept; and
+        // a connection it drops is closed at once, not lingered over (detached).
         request.keepConnection = 1
         request.detached = 1
-        // Negative: libfcgi found no valid BEGIN_REQUEST and PARAMS (a protocol error, a peer that went
-        // quiet or away) and has closed the connection, unanswered.
-        guard FCGX_Accept_r(&request) == 0 else { return .keepServing }
-        defer { finishConnection() }
-        guard let incoming = readRequest() else { return .keepServing }
+        // Negative: no valid BEGIN_REQUEST and PARAMS (the peer closed a kept connection, a protocol error, a
+        // peer that went quiet): libfcgi has closed the connection, unanswered.
+        guard FCGX_Accept_r(&request) == 0 else {
+            keptConnections.remove(connection)
+            return .keepServing
+        }
+        // libfcgi sets keepConnection from the peer's FCGI_KEEP_CONN flag.
+        let peerKeeps = request.keepConnection != 0
+        guard let incoming = readRequest() else {
+            finish(connection, keep: false)
+            return .keepServing
+        }
         let (response, decision) = handler(incoming)
         write(response)
+        // A request refused before its body was read leaves the rest of that body in the stream.
+        let streamEnded = FCGX_HasSeenEOF(request.in) != 0 && FCGX_GetError(request.in) == 0
+        finish(connection, keep: peerKeeps && streamEnded && decision == .keepServing && !retiring)
         return decision
     }
 
@@ -187,25 +233,52 @@ public final class FastCGIResponder {
                 return nil
             }
         }
-        var timeout = headTimeout
-        for option in [SO_RCVTIMEO, SO_SNDTIMEO] {
-            setsockopt(fd, SOL_SOCKET, option, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        }
+        setDeadline(fd, SO_RCVTIMEO, headTimeout)
+        setDeadline(fd, SO_SNDTIMEO, headTimeout)
         return fd
     }
 
-    /// Flushes the answer and closes the connection, whatever the peer asked for (FCGI_KEEP_CONN: a
-    /// single-threaded worker that kept a connection would block on it instead of accepting the next).
+    /// Flushes the answer (FCGI_END_REQUEST); then keeps the connection for the peer's next request when
+    /// `keep` says so and there is room, or closes it.
     ///
-    /// libfcgi would otherwise close "gracefully": shutdown(SHUT_WR), then wait up to 2 s for the web
-    /// server to close its end, so that unread request data cannot turn into a TCP reset. The request has
-    /// been read to its end (readBody drains the stream), so there is nothing to reset, and the wait
-    /// only kept this worker from its next connection until nginx got round to closing (measured in
-    /// docs/PERFORMANCE.md). A detached request is closed at once.
-    private func finishConnection() {
+    /// Closing a connection the peer asked to keep is left to the peer (nginx: upstream `keepalive_timeout`,
+    /// `keepalive_time`, `keepalive_requests`) except when retiring: nginx may be writing its next request on
+    /// it as it closes. Closed together with the answer, nginx mostly sees the end before it reuses the
+    /// connection; when not, it resends the request (a failure on a kept connection always gets another try,
+    /// and creates are safe to resend: nginx/notes.conf, docs/DATABASE.md).
+    ///
+    /// A closed connection is closed at once: libfcgi would otherwise close "gracefully", shutdown(SHUT_WR)
+    /// and then wait up to 2 s for the web server to close its end, so that unread request data cannot turn
+    /// into a TCP reset. A connection closed here was either read to its end or is broken, and the wait only
+    /// kept this worker from its next connection (measured in docs/PERFORMANCE.md).
+    private func finish(_ connection: Int32, keep: Bool) {
+        if keep && (keptConnections.contains(connection) || keptConnections.count < Self.maxKeptConnections) {
+            request.keepConnection = 1
+            // Closes the connection itself if the answer could not be written.
+            FCGX_Finish_r(&request)
+            guard request.ipcFd >= 0 else {
+                keptConnections.remove(connection)
+                return
+            }
+            request.ipcFd = -1
+            if !keptConnections.contains(connection) {
+                guard watch(connection, events: EPOLLIN.rawValue) else {
+                    close(connection)
+                    return
+                }
+                keptConnections.insert(connection)
+            }
+            return
+        }
         request.keepConnection = 0
         FCGX_Detach(&request)
         FCGX_Finish_r(&request)
+        keptConnections.remove(connection)
+    }
+
+    private func setDeadline(_ fd: Int32, _ option: Int32, _ deadline: timeval) {
+        var value = deadline
+        setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Copies everything out of libfcgi's buffers, which `FCGX_Finish_r` frees; nil when the request must not
@@ -224,7 +297,7 @@ public final class FastCGIResponder {
         return HTTPRequest(
             method: method, requestURI: requestURI,
             contentType: param("CONTENT_TYPE").flatMap { $0.isEmpty ? nil : $0 },
-            body: body, bodyProblem: problem)
+            body: body, bodyProblem: problem, requestID: param("REQUEST_ID"))
     }
 
     private func param(_ name: String) -> String? {
@@ -248,9 +321,10 @@ public final class FastCGIResponder {
         if length > 0 {
             // The head has arrived whole; a body from nginx follows at once, since nginx reads a client's whole
             // body before it passes the request on. A peer pausing mid-body gets longer than a silent one.
-            var timeout = bodyTimeout
-            setsockopt(request.ipcFd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setDeadline(request.ipcFd, SO_RCVTIMEO, bodyTimeout)
         }
+        // The next request on a kept connection starts with a head again.
+        defer { if length > 0 { setDeadline(request.ipcFd, SO_RCVTIMEO, headTimeout) } }
         var body: [UInt8] = []
         body.reserveCapacity(length)
         while body.count < length {

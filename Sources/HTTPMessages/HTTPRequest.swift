@@ -10,10 +10,13 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Set when the body cannot be used as it arrived; the body is then empty.
     public var bodyProblem: BodyProblem?
+    /// The web server's id of this client request (nginx's `$request_id`: 32 hexadecimal digits), the same
+    /// on every attempt the web server makes; nil when it sent none, or something else.
+    public var requestID: String?
 
     public init(
         method: String, rawPath: String, rawQuery: String = "", contentType: String? = nil,
-        body: [UInt8] = [], bodyProblem: BodyProblem? = nil
+        body: [UInt8] = [], bodyProblem: BodyProblem? = nil, requestID: String? = nil
     ) {
         self.method = method
         self.rawPath = rawPath
@@ -21,11 +24,21 @@ public struct HTTPRequest: Sendable {
         self.contentType = contentType
         self.body = body
         self.bodyProblem = bodyProblem
+        self.requestID = requestID.flatMap { Self.isRequestID($0) ? $0 : nil }
+    }
+
+    /// 32 hexadecimal digits, as nginx makes them: what PostgreSQL reads as a uuid.
+    static func isRequestID(_ text: String) -> Bool {
+        text.utf8.count == 32 && text.utf8.allSatisfy { byte in
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+        }
     }
 
     /// Splits a request URI (`/notes/?skip=1`) into path and query.
     public init(
-        method: String, requestURI: String, contentType: String? = nil, body: [UInt8] = [], bodyProblem: BodyProblem? = nil
+        method: String, requestURI: String, contentType: String? = nil, body: [UInt8] = [], bodyProblem: BodyProblem? = nil,
+        requestID: String? = nil
     ) {
         let path: Substring
         let query: Substring
@@ -40,7 +53,7 @@ public struct HTTPRequest: Sendable {
         }
         self.init(
             method: method, rawPath: String(path), rawQuery: String(query), contentType: contentType,
-            body: body, bodyProblem: bodyProblem
+            body: body, bodyProblem: bodyProblem, requestID: requestID
         )
     }
 }

@@ -17,7 +17,9 @@ public struct ArticleStore {
     private static let columns = "id, title, content, author_id"
     static let insert = PreparedStatement(
         name: "article_insert",
-        sql: "INSERT INTO articles (title, content, author_id) VALUES ($1, $2, $3) RETURNING \(columns)")
+        sql: "INSERT INTO articles (title, content, author_id, request_id) VALUES ($1, $2, $3, $4) \(onceSQL) RETURNING \(columns)")
+    static let selectCreated = PreparedStatement(
+        name: "article_select_created", sql: "SELECT \(columns) FROM articles WHERE request_id = $1", readsOnly: true)
     static let select = PreparedStatement(
         name: "article_select", sql: "SELECT \(columns) FROM articles WHERE id = $1", readsOnly: true)
     static let page = PreparedStatement(
@@ -26,12 +28,15 @@ public struct ArticleStore {
     static let delete = PreparedStatement(
         name: "article_delete", sql: "DELETE FROM articles WHERE id = $1 RETURNING id")
 
-    public static let statements = [insert, select, page, count, delete]
+    public static let statements = [insert, selectCreated, select, page, count, delete]
 
     /// Returns nil when no author has `authorID`; the foreign key checks it in the same statement.
-    public func create(title: String, content: String, authorID: Int64) throws(StoreError) -> Article? {
+    /// `requestID`: see `Database.insertOnce`.
+    public func create(title: String, content: String, authorID: Int64, requestID: String?) throws(StoreError) -> Article? {
         do {
-            return Self.article(try database.run(Self.insert, [title, content, String(authorID)]), row: 0)
+            let result = try database.insertOnce(
+                Self.insert, [title, content, String(authorID)], requestID: requestID, created: Self.selectCreated)
+            return Self.article(result, row: 0)
         } catch .statementFailed(_, sqlState: "23503", _) {
             return nil
         }

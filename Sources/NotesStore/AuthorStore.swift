@@ -24,7 +24,10 @@ public struct AuthorStore {
 
     private static let columns = "id, first_name, last_name, \(rfc3339("created_at")), \(rfc3339("updated_at"))"
     static let insert = PreparedStatement(
-        name: "author_insert", sql: "INSERT INTO authors (first_name, last_name) VALUES ($1, $2) RETURNING \(columns)")
+        name: "author_insert",
+        sql: "INSERT INTO authors (first_name, last_name, request_id) VALUES ($1, $2, $3) \(onceSQL) RETURNING \(columns)")
+    static let selectCreated = PreparedStatement(
+        name: "author_select_created", sql: "SELECT \(columns) FROM authors WHERE request_id = $1", readsOnly: true)
     static let select = PreparedStatement(
         name: "author_select", sql: "SELECT \(columns) FROM authors WHERE id = $1", readsOnly: true)
     static let page = PreparedStatement(
@@ -35,10 +38,12 @@ public struct AuthorStore {
     static let delete = PreparedStatement(
         name: "author_delete", sql: "DELETE FROM authors WHERE id = $1 RETURNING id")
 
-    public static let statements = [insert, select, page, count, delete]
+    public static let statements = [insert, selectCreated, select, page, count, delete]
 
-    public func create(firstName: String, lastName: String) throws(StoreError) -> Author {
-        Self.author(try database.run(Self.insert, [firstName, lastName]), row: 0)
+    /// `requestID`: see `Database.insertOnce`.
+    public func create(firstName: String, lastName: String, requestID: String?) throws(StoreError) -> Author {
+        Self.author(
+            try database.insertOnce(Self.insert, [firstName, lastName], requestID: requestID, created: Self.selectCreated), row: 0)
     }
 
     public func author(id: Int64) throws(StoreError) -> Author? {

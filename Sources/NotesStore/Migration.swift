@@ -16,6 +16,7 @@ public struct Migration: Sendable {
         Migration(file: "0001_create_notes.sql", bytes: PackageResources._001_create_notes_sql),
         Migration(file: "0002_create_authors_and_articles.sql", bytes: PackageResources._002_create_authors_and_articles_sql),
         Migration(file: "0003_keep_note_totals.sql", bytes: PackageResources._003_keep_note_totals_sql),
+        Migration(file: "0004_remember_create_requests.sql", bytes: PackageResources._004_remember_create_requests_sql),
     ]
 
     /// The schema version this build needs.

@@ -18,7 +18,10 @@ public struct NoteStore {
 
     private static let columns = "id, text, completed, \(rfc3339("created_at")), \(rfc3339("updated_at"))"
     static let insert = PreparedStatement(
-        name: "note_insert", sql: "INSERT INTO notes (text, completed) VALUES ($1, $2) RETURNING \(columns)")
+        name: "note_insert",
+        sql: "INSERT INTO notes (text, completed, request_id) VALUES ($1, $2, $3) \(onceSQL) RETURNING \(columns)")
+    static let selectCreated = PreparedStatement(
+        name: "note_select_created", sql: "SELECT \(columns) FROM notes WHERE request_id = $1", readsOnly: true)
     static let select = PreparedStatement(
         name: "note_select", sql: "SELECT \(columns) FROM notes WHERE id = $1", readsOnly: true)
     // The filtered and unfiltered lists are separate statements: with one statement and
@@ -60,11 +63,12 @@ public struct NoteStore {
         name: "note_delete", sql: "DELETE FROM notes WHERE id = $1 RETURNING id")
 
     /// What a `Database` serving this store must prepare.
-    public static let statements = [insert, select, page, count, filteredPage, filteredCount, update, patch, delete]
+    public static let statements = [insert, selectCreated, select, page, count, filteredPage, filteredCount, update, patch, delete]
 
     /// `text` must not contain NUL, which PostgreSQL text cannot hold; callers validate it.
-    public func create(text: String, completed: Bool) throws(StoreError) -> Note {
-        let result = try database.run(Self.insert, [text, sqlBool(completed)])
+    /// `requestID`: see `Database.insertOnce`.
+    public func create(text: String, completed: Bool, requestID: String?) throws(StoreError) -> Note {
+        let result = try database.insertOnce(Self.insert, [text, sqlBool(completed)], requestID: requestID, created: Self.selectCreated)
         return Self.note(result, row: 0)
     }
 

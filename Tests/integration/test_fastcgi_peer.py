@@ -34,7 +34,9 @@ What the worker does (Sources/FastCGIResponder), and what these tests therefore 
 
 from __future__ import annotations
 
+import json
 import re
+import signal
 import socket
 import struct
 import time
@@ -128,13 +130,13 @@ def params_stream(params: dict, request_id: int = 1) -> bytes:
 
 
 def full_request(method: str, path: str, body: bytes = b"", content_length: Optional[str] = None,
-                 flags: int = 0) -> bytes:
+                 flags: int = 0, extra_params: Optional[dict] = None) -> bytes:
     """A complete, well-formed request (CONTENT_LENGTH is the body's unless the test says otherwise)."""
     if content_length is None:
         content_length = str(len(body)) if body else ""
     ctype = "application/json" if body or method in ("POST", "PUT", "PATCH") else None
-    return (begin(flags=flags) + params_stream(request_params(method, path, content_length, ctype))
-            + records(FCGI_STDIN, 1, body) + record(FCGI_STDIN, 1))
+    params = request_params(method, path, content_length, ctype) | (extra_params or {})
+    return (begin(flags=flags) + params_stream(params) + records(FCGI_STDIN, 1, body) + record(FCGI_STDIN, 1))
 
 
 @dataclass
@@ -223,6 +225,30 @@ class Peer:
             if not chunk:
                 return data, True
             data += chunk
+
+    def read_answer(self, timeout: float = ANSWER_WAIT) -> tuple[bytes, bool]:
+        """Everything up to and with the END_REQUEST record of request 1, and whether the connection is still
+        open after it (it is, when the worker keeps it); (data, False) if the worker closed before the end."""
+        data, deadline = b"", time.monotonic() + timeout
+        while not any(r.rtype == FCGI_END_REQUEST for r in parse_records(data)):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no END_REQUEST within {timeout}s, only {data[:300]!r}"
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                return data, False
+            if not chunk:
+                return data, False
+            data += chunk
+        self.sock.settimeout(0.2)
+        try:
+            still_open = self.sock.recv(1, socket.MSG_PEEK) != b""
+        except socket.timeout:
+            still_open = True
+        except ConnectionResetError:
+            still_open = False
+        return data, still_open
 
     def close(self) -> None:
         self.sock.close()
@@ -613,16 +639,109 @@ def test_a_stalled_peer_does_not_pin_a_worker(request, transport, opening):
             peer.close()
 
 
-def test_a_keep_conn_request_is_answered_and_its_connection_closed(pool):
-    """The workers serve one request per connection: a peer asking to keep the connection gets its answer and
-    then the connection closed, rather than a worker waiting on it."""
+def test_kept_connections_serve_request_after_request_and_pin_no_worker(pool):
+    """FCGI_KEEP_CONN (nginx's fastcgi_keep_conn on): the connection stays open after the answer and carries the
+    next request; meanwhile the worker holding it serves everybody else, even with more idle kept connections
+    than there are workers."""
     with Watch(pool) as watch:
-        peer = Peer(pool.supervisor.fastcgi_target)
+        peers = [Peer(pool.supervisor.fastcgi_target) for _ in range(WORKERS + 2)]
         try:
-            peer.send(full_request("GET", "/notes/?take=1", flags=FCGI_KEEP_CONN))
-            answer, closed = peer.read_until_closed(PIN_BOUND)
+            for peer in peers:
+                peer.send(full_request("GET", "/notes/?take=1", flags=FCGI_KEEP_CONN))
+                answer, still_open = peer.read_answer()
+                assert_json(answered(answer), 200)
+                assert still_open, "the worker closed a connection the peer asked to keep"
+            # Every worker holds idle kept connections now; a new connection is still answered at once.
+            answer, closed = exchange(pool, GET_NOTES)
+            assert closed and answered(answer).status == 200, answer
+            text = tag()
+            for peer in peers:  # the next request on each kept connection
+                peer.send(full_request("POST", "/notes/", note_body(text), flags=FCGI_KEEP_CONN))
+                answer, still_open = peer.read_answer()
+                assert_json(answered(answer), 201)
+                assert still_open
+            assert notes_with_text(pool, text) == len(peers)
         finally:
-            peer.close()
-        assert_json(answered(answer), 200)
-        assert closed, "the worker kept the connection open after answering"
+            for peer in peers:
+                peer.close()
         watch.finish()
+
+
+def test_a_request_without_keep_conn_closes_its_connection(pool):
+    """Without FCGI_KEEP_CONN the worker closes the connection after the answer, as the FastCGI spec says."""
+    peer = Peer(pool.supervisor.fastcgi_target)
+    try:
+        peer.send(full_request("GET", "/notes/?take=1"))
+        answer, still_open = peer.read_answer()
+        assert_json(answered(answer), 200)
+        assert not still_open, "the worker kept a connection the peer did not ask to keep"
+    finally:
+        peer.close()
+
+
+def test_retiring_workers_answer_on_kept_connections_then_close_them(pool):
+    """After HUP the old workers take no new connection; a request on a connection one of them keeps is still
+    answered, and that connection closed after the answer; a kept connection left idle is closed within the
+    head timeout (3 s) when its peer does not close it first. Then the old workers exit on their own."""
+    sup = pool.supervisor
+    old = sup.wait_ready()
+    used, idle = Peer(sup.fastcgi_target), Peer(sup.fastcgi_target)
+    try:
+        for peer in (used, idle):
+            peer.send(full_request("GET", "/notes/?take=1", flags=FCGI_KEEP_CONN))
+            answer, still_open = peer.read_answer()
+            assert_json(answered(answer), 200)
+            assert still_open
+        log_offset = len(sup.log())
+        sup.send(signal.SIGHUP)
+        wait_until(lambda: "reload complete" in sup.log()[log_offset:], 30,
+                   what=lambda: f"the new generation\n{sup.log()[log_offset:]}")
+        text = tag()
+        used.send(full_request("POST", "/notes/", note_body(text), flags=FCGI_KEEP_CONN))
+        answer, still_open = used.read_answer()
+        assert_json(answered(answer), 201)
+        assert not still_open, "a retiring worker kept its connection after answering"
+        assert notes_with_text(pool, text) == 1
+        rest, closed = idle.read_until_closed(PIN_BOUND)
+        assert closed and rest == b"", (closed, rest)
+    finally:
+        used.close()
+        idle.close()
+    wait_until(lambda: not (sup.worker_pids() & old), 20, what=lambda: f"the old workers to exit\n{sup.log()}")
+    assert not re.search(r"killed", sup.log()[log_offset:]), sup.log()[log_offset:]
+    sup.wait_ready()
+
+
+# ---------------------------------------------------------------------------------------------- resent creates
+
+
+@pytest.mark.parametrize("resource", ["notes", "authors", "articles"])
+def test_a_create_sent_again_with_its_request_id_creates_one_row(pool, resource):
+    """nginx resends a POST whose worker died before answering, with the same REQUEST_ID ($request_id): the
+    second attempt answers 201 with the row the first one made, and makes none. A REQUEST_ID that is not 32
+    hexadecimal digits is ignored: each attempt creates."""
+    text = tag()
+    if resource == "notes":
+        path, body = "/notes/", {"text": text, "completed": False}
+    elif resource == "authors":
+        path, body = "/authors", {"first_name": text, "last_name": "Resent"}
+    else:
+        author = assert_json(pool.client.post("/authors", {"first_name": "A", "last_name": "B"}), 201)
+        path, body = "/articles", {"title": text, "content": "c", "author_id": author["id"]}
+    column = {"notes": "text", "authors": "first_name", "articles": "title"}[resource]
+    count = lambda: int(pool.db.query(f"SELECT count(*) FROM {resource} WHERE {column} = '{text}'")[0][0])
+
+    def send(request_id: str) -> dict:
+        data = full_request("POST", path, json.dumps(body).encode(), extra_params={"REQUEST_ID": request_id})
+        answer, closed = exchange(pool, data)
+        assert closed, answer
+        return assert_json(answered(answer), 201)
+
+    request_id = uuid.uuid4().hex
+    first, second = send(request_id), send(request_id)
+    assert first == second, (first, second)
+    assert count() == 1
+    assert send(request_id.upper()) == first  # the same uuid
+    for malformed in ("not-a-request-id", request_id[:31], request_id + "0"):
+        send(malformed)
+    assert count() == 4, "a malformed request id is ignored, not an error"

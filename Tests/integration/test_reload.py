@@ -36,7 +36,7 @@ def test_hup_reload_under_load_fails_no_request(launcher):
     sup, db = stack.supervisor, stack.db
     pids = sup.wait_ready()
     generation = assert_status(stack.status(), pid=sup.pid, workers=WORKERS)["supervisor"]["generation"]
-    load = stack.load(connections=4, max_requests=5000)
+    load = stack.load(connections=4, max_requests=100_000)
     load.wait_for(100)
     retired, windows = set(), []
     for _ in range(2):  # two reloads in a row, both under the same load

@@ -4,7 +4,7 @@ import os
 import re
 import signal
 
-from expect import assert_json, assert_load_clean, assert_nginx_unavailable, assert_note, assert_status
+from expect import NGINX_UNAVAILABLE, assert_json, assert_load_clean, assert_nginx_unavailable, assert_note, assert_status
 from stack import WORKER_APP_PREFIX, hold_request_on_lock, migrate, process_alive, wait_until
 
 
@@ -64,7 +64,15 @@ def test_hung_worker_is_killed_past_timeout(launcher):
     session, put, busy = hold_request_on_lock(launcher, db, client, note["id"], "blocked update")
     os.kill(busy, signal.SIGSTOP)
 
-    assert_nginx_unavailable(put.result(30))
+    resp = put.result(30)
+    # A PUT that went on a kept connection is resent by nginx when its worker dies (nginx/notes.conf): the copy
+    # waits on the same lock in the other worker, whose statement timeout ends it. On a new connection it is not.
+    resent = resp.status == 503 and resp.json() != NGINX_UNAVAILABLE
+    if resent:
+        assert_json(resp, 503)
+        assert resp.json()["detail"] == "Request timed out", resp
+    else:
+        assert_nginx_unavailable(resp)
     line = wait_until(lambda: next((l for l in sup.log().splitlines() if f"worker {busy} timed out" in l), None), 20,
                       what=lambda: f"the watchdog's line about worker {busy}\n{sup.log()}")
     assert re.search(rf"timed out after \d+(\.\d+)?s on PUT {re.escape(path)}; killing it", line), line
@@ -76,7 +84,7 @@ def test_hung_worker_is_killed_past_timeout(launcher):
     session.commit()
     assert db.query(f"SELECT text FROM notes WHERE id = {note['id']}") == [["old text"]]
     assert_note(assert_json(client.put(path, {"text": "later", "completed": False}), 200), text="later")
-    assert assert_status(stack.status())["restarts"]["timeout"] == timeouts + 1
+    assert assert_status(stack.status())["restarts"]["timeout"] == timeouts + (2 if resent else 1)
 
 
 def test_max_requests_recycles_workers_without_a_failure(launcher):
@@ -84,7 +92,8 @@ def test_max_requests_recycles_workers_without_a_failure(launcher):
         "extra_args": ["--max-requests", "20", "--max-requests-jitter", "5"]})
     sup = stack.supervisor
     first = sup.wait_ready()
-    load = stack.load(connections=3, max_requests=2000)
+    connections = 3
+    load = stack.load(connections=connections, max_requests=2000)
     retired_re = re.compile(r"worker (\d+) retired after (\d+) requests")
     wait_until(lambda: len(retired_re.findall(sup.log())) >= 6, 60,
                what=lambda: f"six workers retired after max requests\n{sup.log()}")
@@ -94,7 +103,9 @@ def test_max_requests_recycles_workers_without_a_failure(launcher):
     assert_load_clean(report, stack.diagnostics())
     retired = [(int(pid), int(n)) for pid, n in retired_re.findall(sup.log())]
     for pid, n in retired:
-        assert 20 <= n <= 25, f"worker {pid} retired after {n} requests, not 20 + 0...5"
+        # A retiring worker still answers what nginx has sent on the connections it keeps, at most one request
+        # each, and nginx has at most one connection per request in flight (the load's, and one of the test's).
+        assert 20 <= n <= 25 + connections + 1, f"worker {pid} retired after {n} requests, not 20 + 0...5 (+ in flight)"
     assert first <= {pid for pid, _ in retired}, f"both first workers retire: {retired}"
     current = sup.wait_ready()
     assert len(sup.started_pids() - first) >= len(retired), f"retired workers are replaced\n{sup.log()}"

@@ -24,7 +24,7 @@ enum ArticleEndpoints {
         let content = body.string("content")
         let authorID = body.id("author_id")
         guard let title, let content, let authorID else { throw APIError.validation(body.issues) }
-        guard let article = try services.articles.create(title: title, content: content, authorID: authorID) else {
+        guard let article = try services.articles.create(title: title, content: content, authorID: authorID, requestID: request.requestID) else {
             throw AuthorEndpoints.notFound
         }
         return Responses.json(.created, capacity: 128 + title.utf8.count + content.utf8.count) { $0.article(article) }

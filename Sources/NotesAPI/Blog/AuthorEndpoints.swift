@@ -23,7 +23,7 @@ enum AuthorEndpoints {
         let firstName = body.string("first_name")
         let lastName = body.string("last_name")
         guard let firstName, let lastName else { throw APIError.validation(body.issues) }
-        let author = try services.authors.create(firstName: firstName, lastName: lastName)
+        let author = try services.authors.create(firstName: firstName, lastName: lastName, requestID: request.requestID)
         return Responses.json(.created) { $0.author(author) }
     }
 

@@ -29,7 +29,7 @@ enum NotesEndpoints {
         let text = body.string("text")
         let completed = body.bool("completed")
         guard let text, let completed else { throw APIError.validation(body.issues) }
-        return noteResponse(.created, try services.notes.create(text: text, completed: completed))
+        return noteResponse(.created, try services.notes.create(text: text, completed: completed, requestID: request.requestID))
     }
 
     static func get(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
