@@ -30,6 +30,9 @@ public final class Arbiter {
         var timedOut = false
         /// SIGKILL was sent (watchdog or escalation); it is not sent twice.
         var sentKill = false
+        /// The worker retired itself (request limit, request timeout) and is finishing the connections nginx
+        /// keeps to it: it no longer accepts, so its replacement starts now rather than when it exits.
+        var leaving = false
     }
 
     private var workers: [pid_t: Worker] = [:]
@@ -88,6 +91,7 @@ public final class Arbiter {
         while true {
             for signo in signals.drain() { handle(signo) }
             reapWorkers()
+            noticeLeavingWorkers()
             killHungWorkers()
             escalateRetirements()
             if stopping {
@@ -194,9 +198,19 @@ public final class Arbiter {
 
     // MARK: the pool
 
-    /// Workers of the current generation that were not asked to leave: the ones that count towards the target.
+    /// Workers of the current generation that were not asked to leave and are not leaving: the ones that count
+    /// towards the target.
     private var activeWorkers: [Worker] {
-        workers.values.filter { $0.generation == generation && $0.retirement == nil }
+        workers.values.filter { $0.generation == generation && $0.retirement == nil && !$0.leaving }
+    }
+
+    /// A worker that retired itself says so in its slot before it stops accepting.
+    private func noticeLeavingWorkers() {
+        for (pid, worker) in workers where worker.retirement == nil && !worker.leaving {
+            guard scoreboard.slot(worker.slot).exitReason != ExitReason.none else { continue }
+            workers[pid]?.leaving = true
+            if !stopping { awaitingReplacement.append(pid) }
+        }
     }
 
     private func retire(_ pid: pid_t, _ reason: RetirementReason) {
@@ -240,7 +254,7 @@ public final class Arbiter {
             logger.info("worker \(pid) \(exit)")
             return
         }
-        awaitingReplacement.append(pid)
+        if !worker.leaving { awaitingReplacement.append(pid) }
         if worker.timedOut {
             scoreboard.countRestart(.timeout)
             logger.warning("worker \(pid) \(exit) by the watchdog; replacing it")
