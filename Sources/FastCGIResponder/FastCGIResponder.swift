@@ -141,10 +141,22 @@ public final class FastCGIResponder {
         else { throw .acceptFailed(code: errno) }
 
         retiring = false
+        // Signals wait until the connection in hand is done: its reads and writes have deadlines, and the kernel
+        // does not resume such a call after a handler ran, so a SIGTERM would cut the request.
+        try signals.deliveringOnlyInWaits { (waitMask: inout sigset_t) throws(FastCGIError) in
+            try serveConnections(signals: signals, waitMask: &waitMask, onSignal: onSignal, handler: handler)
+        }
+    }
+
+    private func serveConnections(
+        signals: SignalPipe, waitMask: inout sigset_t, onSignal: (Int32) -> ServeDecision,
+        handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)
+    ) throws(FastCGIError) {
         var ready = [epoll_event](repeating: epoll_event(), count: 32)
         let idleRetirementMilliseconds = Int32(headTimeout.tv_sec * 1000)
         while !retiring || !keptConnections.isEmpty {
-            let count = epoll_wait(epollFD, &ready, Int32(ready.count), retiring ? idleRetirementMilliseconds : -1)
+            let count = epoll_pwait(
+                epollFD, &ready, Int32(ready.count), retiring ? idleRetirementMilliseconds : -1, &waitMask)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw .acceptFailed(code: errno)
@@ -159,9 +171,9 @@ public final class FastCGIResponder {
                     // Every signal is handed over, even after one that stops, so none is lost.
                     decision = signals.drain().map(onSignal).contains(.stop) ? .stop : .keepServing
                 } else if fd != listenFD {
-                    decision = signals.holdingSignals { answer(on: fd, handler) }
+                    decision = answer(on: fd, handler)
                 } else if !retiring, let connection = try acceptConnection() {
-                    decision = signals.holdingSignals { answer(on: connection, handler) }
+                    decision = answer(on: connection, handler)
                 } else {
                     decision = .keepServing
                 }
@@ -182,8 +194,7 @@ public final class FastCGIResponder {
     }
 
     /// Reads one request from `connection`, a new one or a kept one, and answers it; then keeps the connection
-    /// or closes it (`finish`). Signals are held meanwhile: the connection's reads and writes have deadlines,
-    /// and the kernel does not resume such a call after a handler ran, so a SIGTERM would cut the request.
+    /// or closes it (`finish`).
     private func answer(on connection: Int32, _ handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)) -> ServeDecision {
         request.ipcFd = connection
         // FCGX_Accept_r begins by finishing the previous request, which would close a connection not kept; and
