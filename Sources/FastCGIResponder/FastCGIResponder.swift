@@ -32,11 +32,11 @@ public enum ServeDecision: Sendable {
     case stop
 }
 
-/// A single-threaded FastCGI responder on libfcgi's reentrant API: it accepts one connection at a time
-/// on the listening socket it is given, turns the request into an `HTTPRequest`, and writes the handler's
-/// `HTTPResponse` back in one write.
+/// A single-threaded FastCGI responder on libfcgi's reentrant API: it serves one request at a time, from the
+/// listening socket it is given and from the connections the web server keeps open to it (`keptConnections`),
+/// turns each request into an `HTTPRequest`, and writes the handler's `HTTPResponse` back in one write.
 ///
-/// It waits for connections in epoll, on the listening socket and the signal pipe together, and accepts
+/// It waits in epoll, on the listening socket, its kept connections and the signal pipe together, and accepts
 /// without blocking: a stop signal is therefore seen at once, whether it arrives while the worker waits
 /// or while it is busy (the request in hand is finished first). This avoids the race libfcgi's own
 /// shutdown flag has between its check and a blocking accept().
