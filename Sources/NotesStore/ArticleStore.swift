@@ -23,7 +23,7 @@ public struct ArticleStore {
     static let select = PreparedStatement(
         name: "article_select", sql: "SELECT \(columns) FROM articles WHERE id = $1", readsOnly: true)
     static let page = PreparedStatement(
-        name: "article_page", sql: pageSQL(table: "articles", columns: columns, formattedColumns: columns), readsOnly: true)
+        name: "article_page", sql: pageSQL(table: "articles", formattedColumns: columns), readsOnly: true)
     static let count = PreparedStatement(name: "article_count", sql: countSQL(table: "articles"), readsOnly: true)
     static let delete = PreparedStatement(
         name: "article_delete", sql: "DELETE FROM articles WHERE id = $1 RETURNING id")

@@ -32,8 +32,7 @@ public struct AuthorStore {
         name: "author_select", sql: "SELECT \(columns) FROM authors WHERE id = $1", readsOnly: true)
     static let page = PreparedStatement(
         name: "author_page",
-        sql: pageSQL(
-            table: "authors", columns: "id, first_name, last_name, created_at, updated_at", formattedColumns: columns), readsOnly: true)
+        sql: pageSQL(table: "authors", formattedColumns: columns), readsOnly: true)
     static let count = PreparedStatement(name: "author_count", sql: countSQL(table: "authors"), readsOnly: true)
     static let delete = PreparedStatement(
         name: "author_delete", sql: "DELETE FROM authors WHERE id = $1 RETURNING id")

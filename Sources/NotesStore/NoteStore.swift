@@ -27,7 +27,6 @@ public struct NoteStore {
     // The filtered and unfiltered lists are separate statements: with one statement and
     // `$3 IS NULL OR completed = $3`, PostgreSQL's generic plan (chosen after five runs) tests that on every
     // row and cannot use the (completed, id) index (docs/PERFORMANCE.md).
-    private static let pageColumns = "id, text, completed, created_at, updated_at"
     // Totals come from note_totals, which triggers keep in step with the notes (migration 0003): counting
     // the rows was half the time of a list at 10,000 notes (docs/PERFORMANCE.md).
     private static let total = "SELECT coalesce(sum(notes), 0)::bigint FROM note_totals"
@@ -40,12 +39,12 @@ public struct NoteStore {
     }
     static let page = PreparedStatement(
         name: "note_page",
-        sql: pageSQL(table: "notes", columns: pageColumns, formattedColumns: columns, total: total), readsOnly: true)
+        sql: pageSQL(table: "notes", formattedColumns: columns, total: total), readsOnly: true)
     static let count = PreparedStatement(name: "note_count", sql: total, readsOnly: true)
     static let filteredPage = PreparedStatement(
         name: "note_page_completed",
         sql: pageSQL(
-            table: "notes", columns: pageColumns, formattedColumns: columns, filter: "completed = $3",
+            table: "notes", formattedColumns: columns, filter: "completed = $3",
             total: filteredTotal(completed: "$3")), readsOnly: true)
     static let filteredCount = PreparedStatement(name: "note_count_completed", sql: filteredTotal(completed: "$1"), readsOnly: true)
     static let update = PreparedStatement(
