@@ -144,7 +144,6 @@ public final class Scoreboard {
         return WorkerSlot(copy)
     }
 
-    /// Every slot that belongs to a worker.
     /// The slots of workers that exist: a slot prepared for a worker not yet spawned has no pid.
     public var occupiedSlots: [WorkerSlot] {
         (0..<Self.capacity).map(slot).filter { $0.state != .free && $0.pid != 0 }
