@@ -5,6 +5,7 @@
 // descriptor). It is defined in C so that both sides agree on it byte for byte, and so that the seqlock below can
 // use C11 atomics on memory that lives outside Swift's ownership model.
 
+#include <sched.h>
 #include <stdint.h>
 
 #define NOTES_SCOREBOARD_MAGIC 0x4e4f5445u /* "NOTE" */
@@ -73,7 +74,10 @@ static inline void notes_slot_end_write(notes_worker_slot *slot) {
 }
 
 /// Copies a consistent snapshot of a slot, retrying while a writer is in the middle of an update.
-/// Gives up after a bounded number of tries (a writer killed mid-update leaves an odd sequence forever).
+/// Between tries the reader yields its CPU: a writer preempted mid-update (two cores, a loaded machine) then
+/// gets to finish, where spinning alone ran out of tries and returned a torn copy (a busy worker whose path was
+/// still empty, seen by test_reload.py under AddressSanitizer). Gives up after a bounded number of tries all
+/// the same: a writer killed mid-update leaves an odd sequence forever.
 static inline void notes_slot_read(const notes_worker_slot *slot, notes_worker_slot *copy) {
     for (int attempt = 0; attempt < 1000; attempt++) {
         uint32_t before = __atomic_load_n(&slot->sequence, __ATOMIC_ACQUIRE);
@@ -81,6 +85,7 @@ static inline void notes_slot_read(const notes_worker_slot *slot, notes_worker_s
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         uint32_t after = __atomic_load_n(&slot->sequence, __ATOMIC_RELAXED);
         if (before == after && (before & 1u) == 0) return;
+        sched_yield();
     }
 }
 
