@@ -109,6 +109,7 @@ public final class Scoreboard {
 
     /// Prepares slot `index` for a worker about to start (supervisor).
     public func prepareSlot(_ index: Int, generation: Int) {
+        notes_slots_used_raise(&board.pointee.slots_used, UInt64(index + 1))
         withSlot(index) { slot in
             notes_slot_begin_write(slot)
             let sequence = slot.pointee.sequence
@@ -146,7 +147,8 @@ public final class Scoreboard {
 
     /// The slots of workers that exist: a slot prepared for a worker not yet spawned has no pid.
     public var occupiedSlots: [WorkerSlot] {
-        (0..<Self.capacity).map(slot).filter { $0.state != .free && $0.pid != 0 }
+        let used = min(Int(notes_slots_used_load(&board.pointee.slots_used)), Self.capacity)
+        return (0..<used).map(slot).filter { $0.state != .free && $0.pid != 0 }
     }
 
     /// Requests accepted by all workers since the supervisor started.

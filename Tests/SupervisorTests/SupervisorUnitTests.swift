@@ -122,6 +122,20 @@ import Testing
         #expect(header.restarts[.maxRequests] == 1 && header.restarts[.crashed] == 0)
     }
 
+    /// A /status reads the slots up to the highest one the supervisor ever prepared, not the whole board, so a
+    /// worker that answers it maps a page or two of the board instead of all 160 KiB.
+    @Test func readersLookNoFurtherThanTheHighestSlotPrepared() throws {
+        let scoreboard = try Scoreboard.create()
+        scoreboard.writer(slot: 300).ready(pid: 99, generation: 1)
+        scoreboard.prepareSlot(2, generation: 1)
+        scoreboard.writer(slot: 2).ready(pid: 7, generation: 1)
+        #expect(scoreboard.occupiedSlots.map(\.pid) == [7])
+        scoreboard.prepareSlot(300, generation: 1)
+        scoreboard.writer(slot: 300).ready(pid: 99, generation: 1)
+        scoreboard.prepareSlot(0, generation: 1)
+        #expect(scoreboard.occupiedSlots.map(\.pid) == [7, 99])
+    }
+
     @Test func attachRefusesWhatIsNotAScoreboard() {
         #expect(throws: SystemError.self) { try Scoreboard.attach(fd: 0) }
     }

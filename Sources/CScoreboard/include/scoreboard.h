@@ -61,6 +61,9 @@ typedef struct {
     int64_t started_at_unix_us;
     uint64_t retired_requests; /* requests served by workers that are gone */
     uint64_t restarts[NOTES_RESTART_CAUSES];
+    /* One more than the highest slot index ever prepared: readers scan no further, so a /status touches the
+       pages of the slots in use, not the whole 160 KiB board (each page read counts in the reader's RSS). */
+    uint64_t slots_used;
     char listen[NOTES_LISTEN_BYTES];
     notes_worker_slot slots[NOTES_SCOREBOARD_SLOTS];
 } notes_scoreboard;
@@ -101,6 +104,16 @@ static inline void notes_counter_add(uint64_t *counter, uint64_t amount) {
 
 static inline uint64_t notes_counter_load(const uint64_t *counter) {
     return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+/// Raises the slot bound before the supervisor prepares a slot beyond it (the supervisor is its only writer);
+/// the release pairs with the reader's acquire, so a reader that sees the bound sees the prepared slots below it.
+static inline void notes_slots_used_raise(uint64_t *bound, uint64_t at_least) {
+    if (__atomic_load_n(bound, __ATOMIC_RELAXED) < at_least) __atomic_store_n(bound, at_least, __ATOMIC_RELEASE);
+}
+
+static inline uint64_t notes_slots_used_load(const uint64_t *bound) {
+    return __atomic_load_n(bound, __ATOMIC_ACQUIRE);
 }
 
 #endif
