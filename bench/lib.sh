@@ -180,14 +180,18 @@ worker_pids() {
     done | tr ' ' '\n' | grep -E '^[0-9]+$' | sort -n || true
 }
 
-# "total idle busy starting restarts" from /status (answered by a worker, through nginx).
+# "total idle busy starting restarts" from /status (answered by a worker, through nginx), in its
+# Prometheus form, read with awk: the pool's start-up time is polled with this, and python3 alone takes
+# 100-150 ms to start on the benchmark machine, which made that time a multiple of it (and, on a busy
+# machine, over a second).
 pool_status() {
-    local json
-    json=$(curl -s -m 2 "http://127.0.0.1:$HTTP_PORT/status") || return 1
-    python3 -c '
-import json, sys
-d = json.loads(sys.argv[1]); w = d["workers"]
-print(w["total"], w["idle"], w["busy"], w["starting"], d["restarts"]["total"])' "$json" 2>/dev/null
+    curl -s -m 2 "http://127.0.0.1:$HTTP_PORT/status?format=prometheus" | awk '
+        /^notes_workers\{/ { split($1, label, "\""); count[label[2]] = $2; total += $2; seen = 1 }
+        /^notes_worker_restarts_total\{/ { restarts += $2 }
+        END {
+            if (!seen) exit 1
+            print total, count["idle"] + 0, count["busy"] + 0, count["starting"] + 0, restarts + 0
+        }'
 }
 
 # Starts notes-supervisor with N workers of BINARY on $STATE/run/notes.sock and returns once all N
