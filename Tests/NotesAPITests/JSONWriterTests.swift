@@ -12,6 +12,13 @@ import Testing
         #expect(written(.string("a\"b\\c\n\r\t\u{8}\u{c}\u{1}\u{1f}")) == #""a\"b\\c\n\r\t\b\f\u0001\u001f""#)
     }
 
+    @Test func keepsTheRunsAroundEachEscape() {
+        #expect(written(.string("")) == #""""#)
+        #expect(written(.string("plain text")) == #""plain text""#)
+        #expect(written(.string("\"lead, mid\u{0}dle, trail\\")) == #""\"lead, mid\u0000dle, trail\\""#)
+        #expect(written(.string("é\n\n🎉")) == #""é\n\n🎉""#)
+    }
+
     @Test func writesUnicodeAsUTF8Unchanged() {
         let text = "héllo 世界 🎉 e\u{301} \u{2028}"
         #expect(written(.string(text)) == "\"\(text)\"")
