@@ -32,9 +32,14 @@ public enum ServeDecision: Sendable {
     case stop
 }
 
-/// A single-threaded FastCGI responder on libfcgi's reentrant API: it serves one request at a time, from the
-/// listening socket it is given and from the connections the web server keeps open to it (`keptConnections`),
-/// turns each request into an `HTTPRequest`, and writes the handler's `HTTPResponse` back in one write.
+/// A single-threaded FastCGI responder on libfcgi's reentrant API: it serves the listening socket it is given
+/// and the connections the web server keeps open to it (`keptConnections`), turns each request into an
+/// `HTTPRequest`, and writes the handler's `HTTPResponse` back in one write.
+///
+/// The requests that are ready together (those epoll reports in one wake-up, one per connection) go to the
+/// handler together, as a batch, so that it can do their work together: the worker sends their statements
+/// to PostgreSQL in one pipeline. Under load a worker finds about six requests per wake-up
+/// (docs/PERFORMANCE.md).
 ///
 /// It waits in epoll, on the listening socket, its kept connections and the signal pipe together, and accepts
 /// without blocking: a stop signal is therefore seen at once, whether it arrives while the worker waits
@@ -55,9 +60,12 @@ public final class FastCGIResponder {
     private let bodyTimeout: timeval
     /// IPv4 addresses (`s_addr`) allowed to connect over TCP; nil allows every peer (libfcgi's rule).
     private let allowedPeers: Set<in_addr_t>?
-    /// Owned here for the responder's whole life; `FCGX_Finish_r` releases each request's memory and
-    /// connection, `FCGX_Free` whatever is left at the end.
-    private var request = FCGX_Request()
+    /// One request per connection of a batch. Owned here for the responder's whole life; `FCGX_Finish_r`
+    /// releases each request's memory and connection, `FCGX_Free` whatever is left at the end.
+    private let requests = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: maxBatch)
+    /// At most this many requests are read before they are answered: each holds libfcgi's buffers (about
+    /// 16 KiB) until then.
+    public static let maxBatch = 16
     /// Allocated once: zeroing a fresh 16 KiB array for every request was 18% of a GET's instructions.
     private let readBuffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 16384)
     /// Connections whose peer asked to keep them (FCGI_KEEP_CONN, nginx's `fastcgi_keep_conn on`), waiting in
@@ -93,7 +101,10 @@ public final class FastCGIResponder {
         guard initCode == 0 else { throw .initFailed(code: initCode) }
         // No listening socket for libfcgi: it must never accept a connection itself (see above). When it drops
         // a connection for a protocol error and tries to accept the next, it fails at once and says so.
-        guard FCGX_InitRequest(&request, -1, 0) == 0 else { throw .initFailed(code: -1) }
+        requests.initialize(repeating: FCGX_Request(), count: Self.maxBatch)
+        for slot in 0..<Self.maxBatch {
+            guard FCGX_InitRequest(requests + slot, -1, 0) == 0 else { throw .initFailed(code: -1) }
+        }
         self.listenFD = listenFD
         self.maxBodyBytes = maxBodyBytes
         self.headTimeout = timeval(tv_sec: headTimeoutSeconds, tv_usec: 0)
@@ -111,7 +122,8 @@ public final class FastCGIResponder {
     }
 
     deinit {
-        FCGX_Free(&request, 1)
+        for slot in 0..<Self.maxBatch { FCGX_Free(requests + slot, 1) }
+        requests.deallocate()
         readBuffer.deallocate()
     }
 
@@ -126,7 +138,7 @@ public final class FastCGIResponder {
     /// one wakes up only to get EAGAIN from accept).
     public func serve(
         signals: SignalPipe, onSignal: (Int32) -> ServeDecision,
-        handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)
+        handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision)
     ) throws(FastCGIError) {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw .acceptFailed(code: errno) }
@@ -150,9 +162,11 @@ public final class FastCGIResponder {
 
     private func serveConnections(
         signals: SignalPipe, waitMask: inout sigset_t, onSignal: (Int32) -> ServeDecision,
-        handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)
+        handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision)
     ) throws(FastCGIError) {
-        var ready = [epoll_event](repeating: epoll_event(), count: 32)
+        var ready = [epoll_event](repeating: epoll_event(), count: Self.maxBatch)
+        var batch: [Received] = []
+        batch.reserveCapacity(Self.maxBatch)
         let idleRetirementMilliseconds = Int32(headTimeout.tv_sec * 1000)
         while !retiring || !keptConnections.isEmpty {
             let count = epoll_pwait(
@@ -164,26 +178,38 @@ public final class FastCGIResponder {
             // Retiring, and nothing arrived on the kept connections for that long: their peer is not about to
             // close them (an nginx with a longer keepalive_timeout); a request it sends just now is resent.
             if count == 0 { return }
+            batch.removeAll(keepingCapacity: true)
             for event in ready[0..<Int(count)] {
                 let fd = event.data.fd
-                let decision: ServeDecision
+                let connection: Int32
                 if fd == signals.readFD {
                     // Every signal is handed over, even after one that stops, so none is lost.
-                    decision = signals.drain().map(onSignal).contains(.stop) ? .stop : .keepServing
+                    if signals.drain().map(onSignal).contains(.stop) { retire() }
+                    continue
                 } else if fd != listenFD {
-                    decision = answer(on: fd, handler)
-                } else if !retiring, let connection = try acceptConnection() {
-                    decision = answer(on: connection, handler)
+                    connection = fd
+                } else if !retiring, let accepted = try acceptConnection() {
+                    connection = accepted
                 } else {
-                    decision = .keepServing
+                    continue
                 }
-                if decision == .stop && !retiring {
-                    // The other workers accept from here on; the shared socket stays open for them.
-                    epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
-                    retiring = true
-                }
+                if let received = receive(on: connection, into: requests + batch.count) { batch.append(received) }
+            }
+            guard !batch.isEmpty else { continue }
+            let (responses, decision) = handler(batch.map(\.request))
+            if decision == .stop { retire() }
+            for (slot, received) in batch.enumerated() {
+                answer(received, with: responses[slot], from: requests + slot)
             }
         }
+    }
+
+    /// No new connections from here on; every kept one is closed after its next answer. The other workers
+    /// accept instead: the shared socket stays open for them.
+    private func retire() {
+        guard !retiring else { return }
+        epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+        retiring = true
     }
 
     private func watch(_ fd: Int32, events: UInt32) -> Bool {
@@ -193,32 +219,44 @@ public final class FastCGIResponder {
         return epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0
     }
 
-    /// Reads one request from `connection`, a new one or a kept one, and answers it; then keeps the connection
-    /// or closes it (`finish`).
-    private func answer(on connection: Int32, _ handler: (HTTPRequest) -> (HTTPResponse, ServeDecision)) -> ServeDecision {
-        request.ipcFd = connection
+    /// A request read and waiting for its answer.
+    private struct Received {
+        let request: HTTPRequest
+        let connection: Int32
+        /// The peer asked to keep the connection (FCGI_KEEP_CONN).
+        let peerKeeps: Bool
+    }
+
+    /// Reads one request from `connection`, a new one or a kept one, into `request`; nil when there is none
+    /// to answer, and then the connection is closed or kept as it should be.
+    private func receive(on connection: Int32, into request: UnsafeMutablePointer<FCGX_Request>) -> Received? {
+        request.pointee.ipcFd = connection
         // FCGX_Accept_r begins by finishing the previous request, which would close a connection not kept; and
         // a connection it drops is closed at once, not lingered over (detached).
-        request.keepConnection = 1
-        request.detached = 1
+        request.pointee.keepConnection = 1
+        request.pointee.detached = 1
         // Negative: no valid BEGIN_REQUEST and PARAMS (the peer closed a kept connection, a protocol error, a
         // peer that went quiet): libfcgi has closed the connection, unanswered.
-        guard FCGX_Accept_r(&request) == 0 else {
+        guard FCGX_Accept_r(request) == 0 else {
             keptConnections.remove(connection)
-            return .keepServing
+            return nil
         }
         // libfcgi sets keepConnection from the peer's FCGI_KEEP_CONN flag.
-        let peerKeeps = request.keepConnection != 0
-        guard let incoming = readRequest() else {
-            finish(connection, keep: false)
-            return .keepServing
+        let peerKeeps = request.pointee.keepConnection != 0
+        guard let incoming = readRequest(request) else {
+            finish(connection, request, keep: false)
+            return nil
         }
-        let (response, decision) = handler(incoming)
-        write(response)
+        return Received(request: incoming, connection: connection, peerKeeps: peerKeeps)
+    }
+
+    /// Writes the answer to a request `receive` read into `request`; then keeps the connection or closes it
+    /// (`finish`).
+    private func answer(_ received: Received, with response: HTTPResponse, from request: UnsafeMutablePointer<FCGX_Request>) {
+        write(response, to: request)
         // A request refused before its body was read leaves the rest of that body in the stream.
-        let streamEnded = FCGX_HasSeenEOF(request.in) != 0 && FCGX_GetError(request.in) == 0
-        finish(connection, keep: peerKeeps && streamEnded && decision == .keepServing && !retiring)
-        return decision
+        let streamEnded = FCGX_HasSeenEOF(request.pointee.in) != 0 && FCGX_GetError(request.pointee.in) == 0
+        finish(received.connection, request, keep: received.peerKeeps && streamEnded && !retiring)
     }
 
     /// The next connection with its deadlines set, or nil when there is none (a sibling took it) or the
@@ -262,16 +300,16 @@ public final class FastCGIResponder {
     /// and then wait up to 2 s for the web server to close its end, so that unread request data cannot turn
     /// into a TCP reset. A connection closed here was either read to its end or is broken, and the wait only
     /// kept this worker from its next connection (measured in docs/PERFORMANCE.md).
-    private func finish(_ connection: Int32, keep: Bool) {
+    private func finish(_ connection: Int32, _ request: UnsafeMutablePointer<FCGX_Request>, keep: Bool) {
         if keep && (keptConnections.contains(connection) || keptConnections.count < Self.maxKeptConnections) {
-            request.keepConnection = 1
+            request.pointee.keepConnection = 1
             // Closes the connection itself if the answer could not be written.
-            FCGX_Finish_r(&request)
-            guard request.ipcFd >= 0 else {
+            FCGX_Finish_r(request)
+            guard request.pointee.ipcFd >= 0 else {
                 keptConnections.remove(connection)
                 return
             }
-            request.ipcFd = -1
+            request.pointee.ipcFd = -1
             if !keptConnections.contains(connection) {
                 guard watch(connection, events: EPOLLIN.rawValue) else {
                     close(connection)
@@ -281,9 +319,9 @@ public final class FastCGIResponder {
             }
             return
         }
-        request.keepConnection = 0
-        FCGX_Detach(&request)
-        FCGX_Finish_r(&request)
+        request.pointee.keepConnection = 0
+        FCGX_Detach(request)
+        FCGX_Finish_r(request)
         keptConnections.remove(connection)
     }
 
@@ -294,13 +332,16 @@ public final class FastCGIResponder {
 
     /// Copies everything out of libfcgi's buffers, which `FCGX_Finish_r` frees; nil when the request must not
     /// be served at all (another role than responder, no method or URI, a broken stream).
-    private func readRequest() -> HTTPRequest? {
+    private func readRequest(_ request: UnsafeMutablePointer<FCGX_Request>) -> HTTPRequest? {
+        func param(_ name: String) -> String? {
+            FCGX_GetParam(name, request.pointee.envp).map { String(cString: $0) }
+        }
         guard param("FCGI_ROLE") == "RESPONDER", let method = param("REQUEST_METHOD"),
               let requestURI = param("REQUEST_URI")
         else { return nil }
         let body: [UInt8]
         var problem: BodyProblem?
-        switch readBody(announced: param("CONTENT_LENGTH")) {
+        switch readBody(announced: param("CONTENT_LENGTH"), from: request) {
         case .complete(let bytes): body = bytes
         case .refused(let why): (body, problem) = ([], why)
         case .broken: return nil
@@ -309,10 +350,6 @@ public final class FastCGIResponder {
             method: method, requestURI: requestURI,
             contentType: param("CONTENT_TYPE").flatMap { $0.isEmpty ? nil : $0 },
             body: body, bodyProblem: problem, requestID: param("REQUEST_ID"))
-    }
-
-    private func param(_ name: String) -> String? {
-        FCGX_GetParam(name, request.envp).map { String(cString: $0) }
     }
 
     private enum Body {
@@ -326,31 +363,31 @@ public final class FastCGIResponder {
     /// Exactly CONTENT_LENGTH bytes, as CGI says (anything after them in the stream is read and dropped),
     /// and only if the stream then ends properly: a stream that breaks anywhere, in the body or after it,
     /// is a request that did not arrive whole.
-    private func readBody(announced: String?) -> Body {
+    private func readBody(announced: String?, from request: UnsafeMutablePointer<FCGX_Request>) -> Body {
         guard let length = Self.contentLength(announced) else { return .refused(.invalidLength) }
         if length > maxBodyBytes { return .refused(.tooLarge) }
         if length > 0 {
             // The head has arrived whole; a body from nginx follows at once, since nginx reads a client's whole
             // body before it passes the request on. A peer pausing mid-body gets longer than a silent one.
-            setDeadline(request.ipcFd, SO_RCVTIMEO, bodyTimeout)
+            setDeadline(request.pointee.ipcFd, SO_RCVTIMEO, bodyTimeout)
         }
         // The next request on a kept connection starts with a head again.
-        defer { if length > 0 { setDeadline(request.ipcFd, SO_RCVTIMEO, headTimeout) } }
+        defer { if length > 0 { setDeadline(request.pointee.ipcFd, SO_RCVTIMEO, headTimeout) } }
         var body: [UInt8] = []
         body.reserveCapacity(length)
         while body.count < length {
-            let count = FCGX_GetStr(readBuffer.baseAddress!, Int32(min(readBuffer.count, length - body.count)), request.in)
+            let count = FCGX_GetStr(readBuffer.baseAddress!, Int32(min(readBuffer.count, length - body.count)), request.pointee.in)
             if count <= 0 { break }
             body.append(contentsOf: UnsafeRawBufferPointer(start: readBuffer.baseAddress!, count: Int(count)))
         }
         // The rest of the stream, up to as much again as a body may hold: a peer that sends more is broken.
         var extra = 0
         while extra <= maxBodyBytes {
-            let count = FCGX_GetStr(readBuffer.baseAddress!, Int32(readBuffer.count), request.in)
+            let count = FCGX_GetStr(readBuffer.baseAddress!, Int32(readBuffer.count), request.pointee.in)
             if count <= 0 { break }
             extra += Int(count)
         }
-        guard FCGX_GetError(request.in) == 0, FCGX_HasSeenEOF(request.in) != 0 else { return .broken }
+        guard FCGX_GetError(request.pointee.in) == 0, FCGX_HasSeenEOF(request.pointee.in) != 0 else { return .broken }
         return body.count == length ? .complete(body) : .refused(.incomplete)
     }
 
@@ -362,7 +399,7 @@ public final class FastCGIResponder {
     }
 
     /// CGI response format: a `Status` line, headers, blank line, body, sent as one buffer.
-    private func write(_ response: HTTPResponse) {
+    private func write(_ response: HTTPResponse, to request: UnsafeMutablePointer<FCGX_Request>) {
         var head = "Status: \(response.status.code) \(response.status.reason)\r\n"
         for header in response.headers {
             head += "\(header.name): \(header.value)\r\n"
@@ -372,7 +409,7 @@ public final class FastCGIResponder {
         bytes.append(contentsOf: response.body)
         bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
-                _ = FCGX_PutStr($0, Int32(buffer.count), request.out)
+                _ = FCGX_PutStr($0, Int32(buffer.count), request.pointee.out)
             }
         }
     }

@@ -28,3 +28,21 @@ func pathID(_ parameters: PathParameters, _ name: String) throws(APIError) -> In
     case .failure(let issue): throw .validation([issue])
     }
 }
+
+extension Query {
+    /// The response for the row found, or `missing` thrown when there was none.
+    func found<Row>(or missing: APIError, _ respond: @escaping (Row) -> HTTPResponse) -> Query<HTTPResponse>
+    where Value == Row? {
+        map { row in
+            guard let row else { throw missing }
+            return respond(row)
+        }
+    }
+}
+
+extension Query<Bool> {
+    /// The response when the statement found its row, or `missing` thrown when it did not.
+    func found(or missing: APIError, _ respond: @escaping () -> HTTPResponse) -> Query<HTTPResponse> {
+        map { $0 ? () : nil }.found(or: missing) { respond() }
+    }
+}

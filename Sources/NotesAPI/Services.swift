@@ -1,7 +1,7 @@
 import NotesStore
 import Scoreboard
 
-/// What the handlers work with: the stores over one worker's database session and, under the supervisor,
+/// What the handlers work with: the stores, the worker's database session (for the health check) and, under the supervisor,
 /// the pool's scoreboard.
 public struct Services {
     let database: Database
@@ -12,9 +12,9 @@ public struct Services {
 
     public init(database: Database, scoreboard: Scoreboard?) {
         self.database = database
-        self.notes = NoteStore(database: database)
-        self.authors = AuthorStore(database: database)
-        self.articles = ArticleStore(database: database)
+        self.notes = NoteStore()
+        self.authors = AuthorStore()
+        self.articles = ArticleStore()
         self.scoreboard = scoreboard
     }
 

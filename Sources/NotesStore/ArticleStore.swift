@@ -8,11 +8,7 @@ public struct Article: Sendable, Equatable {
 
 /// The articles table, through prepared statements only.
 public struct ArticleStore {
-    private let database: Database
-
-    public init(database: Database) {
-        self.database = database
-    }
+    public init() {}
 
     private static let columns = "id, title, content, author_id"
     static let insert = PreparedStatement(
@@ -30,30 +26,28 @@ public struct ArticleStore {
 
     public static let statements = [insert, selectCreated, select, page, count, delete]
 
-    /// Returns nil when no author has `authorID`; the foreign key checks it in the same statement.
-    /// `requestID`: see `Database.insertOnce`.
-    public func create(title: String, content: String, authorID: Int64, requestID: String?) throws(StoreError) -> Article? {
-        do {
-            let result = try database.insertOnce(
-                Self.insert, [title, content, String(authorID)], requestID: requestID, created: Self.selectCreated)
-            return Self.article(result, row: 0)
-        } catch .statementFailed(_, sqlState: "23503", _) {
+    /// Nil when no author has `authorID`; the foreign key checks it in the same statement.
+    /// `requestID`: see `insertOnce`.
+    public func create(title: String, content: String, authorID: Int64, requestID: String?) -> Query<Article?> {
+        insertOnce(Self.insert, [title, content, String(authorID)], requestID: requestID, created: Self.selectCreated) {
+            Optional(Self.article($0, row: 0))
+        }.recover { error in
+            guard case .statementFailed(_, sqlState: "23503", _) = error else { throw error }
             return nil
         }
     }
 
-    public func article(id: Int64) throws(StoreError) -> Article? {
-        let result = try database.run(Self.select, [String(id)])
-        return result.rowCount == 0 ? nil : Self.article(result, row: 0)
+    public func article(id: Int64) -> Query<Article?> {
+        firstRowQuery(Self.select, [String(id)], row: Self.article)
     }
 
-    public func articles(skip: Int64, take: Int64) throws(StoreError) -> Page<Article> {
-        try database.page(Self.page, [String(skip), String(take)], skip: skip, count: Self.count, [], row: Self.article)
+    public func articles(skip: Int64, take: Int64) -> Query<Page<Article>> {
+        pageQuery(Self.page, [String(skip), String(take)], skip: skip, count: Self.count, [], row: Self.article)
     }
 
-    /// Returns false when no article had this id.
-    public func delete(id: Int64) throws(StoreError) -> Bool {
-        try database.run(Self.delete, [String(id)]).rowCount == 1
+    /// False when no article had this id.
+    public func delete(id: Int64) -> Query<Bool> {
+        Query.statement(Self.delete, [String(id)]) { $0.rowCount == 1 }
     }
 
     private static func article(_ result: borrowing PGResult, row: Int) -> Article {

@@ -16,11 +16,7 @@ public enum AuthorDeletion: Sendable {
 
 /// The authors table, through prepared statements only.
 public struct AuthorStore {
-    private let database: Database
-
-    public init(database: Database) {
-        self.database = database
-    }
+    public init() {}
 
     private static let columns = "id, first_name, last_name, \(rfc3339("created_at")), \(rfc3339("updated_at"))"
     static let insert = PreparedStatement(
@@ -39,28 +35,28 @@ public struct AuthorStore {
 
     public static let statements = [insert, selectCreated, select, page, count, delete]
 
-    /// `requestID`: see `Database.insertOnce`.
-    public func create(firstName: String, lastName: String, requestID: String?) throws(StoreError) -> Author {
-        Self.author(
-            try database.insertOnce(Self.insert, [firstName, lastName], requestID: requestID, created: Self.selectCreated), row: 0)
+    /// `requestID`: see `insertOnce`.
+    public func create(firstName: String, lastName: String, requestID: String?) -> Query<Author> {
+        insertOnce(Self.insert, [firstName, lastName], requestID: requestID, created: Self.selectCreated) {
+            Self.author($0, row: 0)
+        }
     }
 
-    public func author(id: Int64) throws(StoreError) -> Author? {
-        let result = try database.run(Self.select, [String(id)])
-        return result.rowCount == 0 ? nil : Self.author(result, row: 0)
+    public func author(id: Int64) -> Query<Author?> {
+        firstRowQuery(Self.select, [String(id)], row: Self.author)
     }
 
-    public func authors(skip: Int64, take: Int64) throws(StoreError) -> Page<Author> {
-        try database.page(Self.page, [String(skip), String(take)], skip: skip, count: Self.count, [], row: Self.author)
+    public func authors(skip: Int64, take: Int64) -> Query<Page<Author>> {
+        pageQuery(Self.page, [String(skip), String(take)], skip: skip, count: Self.count, [], row: Self.author)
     }
 
     /// The foreign key decides, inside the DELETE itself, so an article created meanwhile cannot be orphaned.
-    public func delete(id: Int64) throws(StoreError) -> AuthorDeletion {
-        do {
-            return try database.run(Self.delete, [String(id)]).rowCount == 1 ? .deleted : .notFound
-        } catch .statementFailed(_, sqlState: "23503", _) {
-            return .hasArticles
-        }
+    public func delete(id: Int64) -> Query<AuthorDeletion> {
+        Query.statement(Self.delete, [String(id)]) { $0.rowCount == 1 ? AuthorDeletion.deleted : .notFound }
+            .recover { error in
+                guard case .statementFailed(_, sqlState: "23503", _) = error else { throw error }
+                return .hasArticles
+            }
     }
 
     private static func author(_ result: borrowing PGResult, row: Int) -> Author {

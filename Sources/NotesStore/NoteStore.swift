@@ -10,11 +10,7 @@ public struct Note: Sendable, Equatable {
 /// The notes table, through prepared statements only. Every write returns the row it wrote, so one round
 /// trip answers a request, and an id that matches nothing comes back as nil.
 public struct NoteStore {
-    private let database: Database
-
-    public init(database: Database) {
-        self.database = database
-    }
+    public init() {}
 
     private static let columns = "id, text, completed, \(rfc3339("created_at")), \(rfc3339("updated_at"))"
     static let insert = PreparedStatement(
@@ -65,41 +61,39 @@ public struct NoteStore {
     public static let statements = [insert, selectCreated, select, page, count, filteredPage, filteredCount, update, patch, delete]
 
     /// `text` must not contain NUL, which PostgreSQL text cannot hold; callers validate it.
-    /// `requestID`: see `Database.insertOnce`.
-    public func create(text: String, completed: Bool, requestID: String?) throws(StoreError) -> Note {
-        let result = try database.insertOnce(Self.insert, [text, sqlBool(completed)], requestID: requestID, created: Self.selectCreated)
-        return Self.note(result, row: 0)
+    /// `requestID`: see `insertOnce`.
+    public func create(text: String, completed: Bool, requestID: String?) -> Query<Note> {
+        insertOnce(Self.insert, [text, sqlBool(completed)], requestID: requestID, created: Self.selectCreated) {
+            Self.note($0, row: 0)
+        }
     }
 
-    public func note(id: Int64) throws(StoreError) -> Note? {
-        let result = try database.run(Self.select, [String(id)])
-        return result.rowCount == 0 ? nil : Self.note(result, row: 0)
+    public func note(id: Int64) -> Query<Note?> {
+        firstRowQuery(Self.select, [String(id)], row: Self.note)
     }
 
     /// Notes in id order, skipping `skip`, at most `take`, only those with `completed` when it is given.
-    public func notes(skip: Int64, take: Int64, completed: Bool?) throws(StoreError) -> Page<Note> {
+    public func notes(skip: Int64, take: Int64, completed: Bool?) -> Query<Page<Note>> {
         guard let completed else {
-            return try database.page(Self.page, [String(skip), String(take)], skip: skip, count: Self.count, [], row: Self.note)
+            return pageQuery(Self.page, [String(skip), String(take)], skip: skip, count: Self.count, [], row: Self.note)
         }
-        return try database.page(
+        return pageQuery(
             Self.filteredPage, [String(skip), String(take), sqlBool(completed)], skip: skip,
             count: Self.filteredCount, [sqlBool(completed)], row: Self.note)
     }
 
-    public func update(id: Int64, text: String, completed: Bool) throws(StoreError) -> Note? {
-        let result = try database.run(Self.update, [String(id), text, sqlBool(completed)])
-        return result.rowCount == 0 ? nil : Self.note(result, row: 0)
+    public func update(id: Int64, text: String, completed: Bool) -> Query<Note?> {
+        firstRowQuery(Self.update, [String(id), text, sqlBool(completed)], row: Self.note)
     }
 
     /// Changes the fields given; with none, returns the note unchanged.
-    public func patch(id: Int64, text: String?, completed: Bool?) throws(StoreError) -> Note? {
-        let result = try database.run(Self.patch, [String(id), text, sqlBool(completed)])
-        return result.rowCount == 0 ? nil : Self.note(result, row: 0)
+    public func patch(id: Int64, text: String?, completed: Bool?) -> Query<Note?> {
+        firstRowQuery(Self.patch, [String(id), text, sqlBool(completed)], row: Self.note)
     }
 
-    /// Returns false when no note had this id.
-    public func delete(id: Int64) throws(StoreError) -> Bool {
-        try database.run(Self.delete, [String(id)]).rowCount == 1
+    /// False when no note had this id.
+    public func delete(id: Int64) -> Query<Bool> {
+        Query.statement(Self.delete, [String(id)]) { $0.rowCount == 1 }
     }
 
     private static func note(_ result: borrowing PGResult, row: Int) -> Note {

@@ -71,27 +71,44 @@ final class PGConnection {
         PQprepare(handle, name, sql, 0, nil).map { PGResult($0) }
     }
 
+    // Pipeline mode (libpq 14 and later): statements are sent one after another without waiting, and their
+    // results read back in the same order. `Database.run` drives it.
+
+    func enterPipelineMode() -> Bool { PQenterPipelineMode(handle) == 1 }
+
+    /// Fails while results are still unread, or when the connection broke.
+    func exitPipelineMode() -> Bool { PQexitPipelineMode(handle) == 1 }
+
     /// Parameters travel as text, separately from the statement, so no input ever becomes SQL; nil is NULL.
-    func executePrepared(name: String, parameters: [String?]) -> PGResult? {
+    func sendPrepared(name: String, parameters: [String?]) -> Bool {
         withCParameters(parameters) { count, values in
-            PQexecPrepared(handle, name, count, values, nil, nil, 0)
+            PQsendQueryPrepared(handle, name, count, values, nil, nil, 0) == 1
         }
     }
 
-    /// The same as a prepared statement, in the same single round trip, but parsed and planned each time:
-    /// nothing outlives the call on the server, which is what a transaction-mode pooler needs.
-    func executeUnnamed(sql: String, parameters: [String?]) -> PGResult? {
+    /// The same as a prepared statement, parsed and planned each time: nothing outlives it on the server,
+    /// which is what a transaction-mode pooler needs.
+    func sendUnnamed(sql: String, parameters: [String?]) -> Bool {
         withCParameters(parameters) { count, values in
-            PQexecParams(handle, sql, count, nil, values, nil, nil, 0)
+            PQsendQueryParams(handle, sql, count, nil, values, nil, nil, 0) == 1
         }
     }
 
-    private func withCParameters(
-        _ parameters: [String?], _ body: (Int32, [UnsafePointer<CChar>?]) -> OpaquePointer?
-    ) -> PGResult? {
+    /// Ends the implicit transaction of the statements sent since the last sync, and sends them all.
+    func pipelineSync() -> Bool { PQpipelineSync(handle) == 1 }
+
+    /// The next result in the pipeline; nil after the last result of each statement.
+    func nextResult() -> PGResult? {
+        PQgetResult(handle).map { PGResult($0) }
+    }
+
+    /// libpq copies the values into its output buffer before it returns.
+    private func withCParameters<Sent>(
+        _ parameters: [String?], _ body: (Int32, [UnsafePointer<CChar>?]) -> Sent
+    ) -> Sent {
         let values = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { values.forEach { free($0) } }
-        return body(Int32(values.count), values.map { UnsafePointer($0) }).map { PGResult($0) }
+        return body(Int32(values.count), values.map { UnsafePointer($0) })
     }
 }
 

@@ -18,6 +18,12 @@ struct PGResult: ~Copyable {
         status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK
     }
 
+    /// In a pipeline: not run, because an earlier statement of its transaction failed.
+    var wasSkipped: Bool { status == PGRES_PIPELINE_ABORTED }
+
+    /// In a pipeline: the end of a transaction (a Sync).
+    var isSync: Bool { status == PGRES_PIPELINE_SYNC }
+
     var rowCount: Int { Int(PQntuples(handle)) }
 
     var columnCount: Int { Int(PQnfields(handle)) }

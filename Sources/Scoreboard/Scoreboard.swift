@@ -198,11 +198,12 @@ public struct SlotWriter {
         }
     }
 
-    public func requestFinished() {
+    /// `count` requests answered together since `requestStarted`.
+    public func requestsFinished(_ count: Int) {
         let now = monotonicNanoseconds()
         update { slot in
             slot.state = NOTES_STATE_IDLE.rawValue
-            slot.requests += 1
+            slot.requests += UInt64(count)
             slot.last_request_ns = now - slot.request_started_ns
         }
     }

@@ -18,7 +18,9 @@ do {
     let signals = try SignalPipe(signals: [SIGTERM, SIGINT])
     ignoreBrokenPipeSignal()
     let responder = try FastCGIResponder(listenFD: 0, maxBodyBytes: 1 << 20)
-    try responder.serve(signals: signals, onSignal: { _ in .stop }, handler: { _ in (response, .keepServing) })
+    try responder.serve(signals: signals, onSignal: { _ in .stop }, handler: { requests in
+        (Array(repeating: response, count: requests.count), .keepServing)
+    })
     exit(0)
 } catch {
     let line = Array("notes-null-responder: \(error)\n".utf8)

@@ -47,21 +47,22 @@ func serve(_ options: WorkerOptions) -> Int32 {
                 do { try redirectStderr(toFile: logFile) } catch { logger.error("\(error)") }
             }
             return .keepServing
-        }, handler: { request in
-            slot?.requestStarted(method: request.method, path: request.rawPath)
-            let response = application.respond(to: request)
-            slot?.requestFinished()
-            served += 1
+        }, handler: { requests in
+            // The scoreboard shows the first request of a batch; the batch is busy as long as its slowest one.
+            slot?.requestStarted(method: requests[0].method, path: requests[0].rawPath)
+            let responses = application.respond(to: requests)
+            slot?.requestsFinished(requests.count)
+            served += requests.count
             if database.takeStatementTimeout() {
-                // The request outlived its budget; like a worker the watchdog kills, this one is replaced.
+                // A request outlived its budget; like a worker the watchdog kills, this one is replaced.
                 slot?.retiring(.requestTimeout)
-                return (response, .stop)
+                return (responses, .stop)
             }
             if let requestLimit, served >= requestLimit {
                 slot?.retiring(.maxRequests)
-                return (response, .stop)
+                return (responses, .stop)
             }
-            return (response, .keepServing)
+            return (responses, .keepServing)
         })
         return 0
     } catch {

@@ -3,9 +3,9 @@ import Testing
 @testable import NotesAPI
 
 @Suite struct RouterTests {
-    private var router: Router<Void> {
-        var router = Router<Void>()
-        let ok: Router<Void>.Handler = { _, _, _ in HTTPResponse(status: .ok) }
+    private var router: Router<Void, HTTPResponse> {
+        var router = Router<Void, HTTPResponse>()
+        let ok: Router<Void, HTTPResponse>.Handler = { _, _, _ in HTTPResponse(status: .ok) }
         router.add("GET", "/notes", ok)
         router.add("POST", "/notes", ok)
         router.add("GET", "/notes/{note_id}", ok)

@@ -106,7 +106,7 @@ import Testing
         #expect(busy.currentRequest?.method == "PUT")
         #expect(busy.currentRequest?.path.utf8.count ?? 0 <= 255)
         #expect(busy.currentRequest?.path.hasSuffix("é") == true)
-        worker.requestFinished()
+        worker.requestsFinished(1)
         worker.retiring(.maxRequests)
 
         let done = scoreboard.slot(1)

@@ -4,7 +4,7 @@ import NotesStore
 /// `/notes/` and `/notes/{note_id}/`: the FastAPI notes tutorial's API, with 404 for missing notes, PATCH,
 /// a `completed` filter and `X-Total-Count`.
 enum NotesEndpoints {
-    static func register(in router: inout Router<Services>) {
+    static func register(in router: inout Routes) {
         router.add("GET", "/notes", list)
         router.add("POST", "/notes", create)
         router.add("GET", "/notes/{note_id}", get)
@@ -15,55 +15,56 @@ enum NotesEndpoints {
 
     private static let notFound = APIError.notFound("Note not found")
 
-    static func list(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+    static func list(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
         var query = QueryReader(request)
         let (skip, take) = query.page()
         let completed = query.optionalBool("completed")
         try query.validate()
-        let page = try services.notes.notes(skip: skip, take: take, completed: completed)
-        return Responses.list(page, capacity: 160) { $0.note($1) }
+        return services.notes.notes(skip: skip, take: take, completed: completed).map { page in
+            Responses.list(page, capacity: 160) { $0.note($1) }
+        }
     }
 
-    static func create(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+    static func create(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
         var body = FieldReader(try JSONBody.parse(request))
         let text = body.string("text")
         let completed = body.bool("completed")
         guard let text, let completed else { throw APIError.validation(body.issues) }
-        return noteResponse(.created, try services.notes.create(text: text, completed: completed, requestID: request.requestID))
+        return services.notes.create(text: text, completed: completed, requestID: request.requestID).map {
+            noteResponse(.created, $0)
+        }
     }
 
-    static func get(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        guard let note = try services.notes.note(id: try pathID(parameters, "note_id")) else { throw notFound }
-        return noteResponse(.ok, note)
+    static func get(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
+        services.notes.note(id: try pathID(parameters, "note_id")).found(or: notFound) { noteResponse(.ok, $0) }
     }
 
-    static func update(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+    static func update(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
         let (id, body) = try idAndBody(request, parameters)
         var fields = body
         let text = fields.string("text")
         let completed = fields.bool("completed")
         guard let id, let text, let completed, fields.issues.isEmpty else { throw APIError.validation(fields.issues) }
-        guard let note = try services.notes.update(id: id, text: text, completed: completed) else { throw notFound }
-        return noteResponse(.ok, note)
+        return services.notes.update(id: id, text: text, completed: completed).found(or: notFound) { noteResponse(.ok, $0) }
     }
 
-    static func patch(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+    static func patch(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
         let (id, body) = try idAndBody(request, parameters)
         var fields = body
         let text = fields.optionalString("text")
         let completed = fields.optionalBool("completed")
         guard let id, fields.issues.isEmpty else { throw APIError.validation(fields.issues) }
-        guard let note = try services.notes.patch(id: id, text: text, completed: completed) else { throw notFound }
-        return noteResponse(.ok, note)
+        return services.notes.patch(id: id, text: text, completed: completed).found(or: notFound) { noteResponse(.ok, $0) }
     }
 
-    static func delete(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
+    static func delete(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
         let id = try pathID(parameters, "note_id")
-        guard try services.notes.delete(id: id) else { throw notFound }
-        return Responses.json(.ok, capacity: 64) { writer in
-            writer.object { writer, member in
-                member(&writer, "message")
-                writer.string("Note with id: \(id) deleted successfully!")
+        return services.notes.delete(id: id).found(or: notFound) {
+            Responses.json(.ok, capacity: 64) { writer in
+                writer.object { writer, member in
+                    member(&writer, "message")
+                    writer.string("Note with id: \(id) deleted successfully!")
+                }
             }
         }
     }

@@ -5,8 +5,8 @@ import HTTPMessages
 enum OpenAPIEndpoint {
     static let document: [UInt8] = PackageResources.openapi_json
 
-    static func register(in router: inout Router<Services>) {
-        router.add("GET", "/openapi.json", serve)
+    static func register(in router: inout Routes) {
+        router.add("GET", "/openapi.json", answeredAtOnce: serve)
     }
 
     static func serve(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) -> HTTPResponse {

@@ -5,9 +5,9 @@ public typealias PathParameters = [String: String]
 
 /// Matches a request to a handler by path pattern and method. Patterns are written as
 /// `/notes/{note_id}`; a request path matches with or without a trailing slash. The table is built once,
-/// without a database: handlers get what they work with (`Context`) with each call.
-public struct Router<Context>: Sendable {
-    public typealias Handler = @Sendable (Context, HTTPRequest, PathParameters) throws -> HTTPResponse
+/// without a database: handlers get what they work with (`Context`) with each call, and return an `Answer`.
+public struct Router<Context, Answer>: Sendable {
+    public typealias Handler = @Sendable (Context, HTTPRequest, PathParameters) throws -> Answer
 
     public enum Match {
         case found(Handler, PathParameters)

@@ -3,8 +3,8 @@ import NotesStore
 
 /// `GET /healthz`: whether this worker's database connection answers.
 enum HealthEndpoint {
-    static func register(in router: inout Router<Services>) {
-        router.add("GET", "/healthz", check)
+    static func register(in router: inout Routes) {
+        router.add("GET", "/healthz", answeredAtOnce: check)
     }
 
     static func check(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) -> HTTPResponse {

@@ -11,8 +11,8 @@ import SystemSupport
 /// with `?format=prometheus`, in Prometheus' text format. nginx lets only localhost reach it. A worker that
 /// runs without the supervisor has no scoreboard, and no status page.
 enum StatusEndpoint {
-    static func register(in router: inout Router<Services>) {
-        router.add("GET", "/status", status)
+    static func register(in router: inout Routes) {
+        router.add("GET", "/status", answeredAtOnce: status)
     }
 
     static func status(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
