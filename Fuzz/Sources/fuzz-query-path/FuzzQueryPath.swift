@@ -63,7 +63,7 @@ func checkRoute(method: String, path: String) {
     }
 }
 
-func sameOutcome(_ a: Router<Services>.Match, _ b: Router<Services>.Match) -> Bool {
+func sameOutcome(_ a: Routes.Match, _ b: Routes.Match) -> Bool {
     switch (a, b) {
     case (.notFound, .notFound): true
     case (.methodNotAllowed(let x), .methodNotAllowed(let y)): x == y
