@@ -36,10 +36,10 @@ public enum ServeDecision: Sendable {
 /// and the connections the web server keeps open to it (`keptConnections`), turns each request into an
 /// `HTTPRequest`, and writes the handler's `HTTPResponse` back in one write.
 ///
-/// The requests that are ready together (those epoll reports in one wake-up, one per connection) go to the
-/// handler together, as a batch, so that it can do their work together: the worker sends their statements
-/// to PostgreSQL in one pipeline. Under load a worker finds about six requests per wake-up
-/// (docs/PERFORMANCE.md).
+/// The requests that are ready together (those epoll reports in one wake-up, one per connection, at most
+/// `maxBatch`) go to the handler together, as a batch, so that it can do their work together: the worker sends
+/// their statements to PostgreSQL in one pipeline. Under load, before batches, a worker found about six
+/// requests ready per wake-up (docs/PERFORMANCE.md).
 ///
 /// It waits in epoll, on the listening socket, its kept connections and the signal pipe together, and accepts
 /// without blocking: a stop signal is therefore seen at once, whether it arrives while the worker waits
