@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "FastCGIResponder", dependencies: ["CFastCGI", "CLinux", "HTTPMessages", "SystemSupport"]),
         .target(
             name: "NotesStore",
-            dependencies: ["CLibPQ"],
+            dependencies: ["CLibPQ", "CLinux"],
             resources: [.embedInCode("Migrations")]
         ),
         .target(

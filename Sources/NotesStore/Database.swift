@@ -55,10 +55,12 @@ public final class Database {
         return connection
     }
 
-    /// The open connection, or a new one when the last one broke: this is how a worker recovers from an
-    /// outage by itself, at its next statement. Cheap when all is well: one status check.
+    /// The open connection, or a new one when the last one broke or the server closed it: this is how a worker
+    /// recovers from an outage by itself, at its next statement. Cheap when all is well: a status check and one
+    /// poll(). Without the poll, after a restart every write of a worker's first batch went out on the closed
+    /// connection and was answered 503.
     private func connected() throws(StoreError) -> PGConnection {
-        if let connection, !connection.isBroken { return connection }
+        if let connection, !connection.isBroken, !connection.serverHasClosed { return connection }
         connection = nil
         let reopened = try Self.open(settings, preparing: statements, requiredSchemaVersion: requiredSchemaVersion)
         connection = reopened
@@ -139,12 +141,15 @@ public final class Database {
             }
             // Each statement's results end with nil, each transaction with its Sync. A write's rows arrive
             // before its commit, which can still fail (a deferred constraint) or be cut off.
-            let transactionFailure = connection.nextResult() != nil
+            let inStep = connection.nextResult() == nil
+            let transactionFailure = !inStep
                 ? StoreError.unavailable("database connection out of step: \(connection.lastError)")
                 : endsTransaction[position] ? transactionEnd(on: connection, of: statement) : nil
             if case .unavailable = transactionFailure { lost = transactionFailure }
-            if result.succeeded && (transactionFailure == nil || statement.readsOnly) {
+            if inStep && result.succeeded && (transactionFailure == nil || statement.readsOnly) {
                 queries[index] = resume(result)
+                // Its next statement, if any, gets a retry of its own.
+                retried[index] = false
             } else if result.succeeded, let transactionFailure, lost == nil {
                 queries[index] = resumeAfter(transactionFailure)
             } else if result.succeeded || result.wasSkipped {
@@ -192,8 +197,8 @@ public final class Database {
             : connection.sendUnnamed(sql: statement.sql, parameters: parameters)
     }
 
-    /// The connection was lost before the statement of `queries[index]` ended: a read runs once more, a
-    /// write fails with `error` (see `run`).
+    /// The connection was lost before the statement of `queries[index]` ended: a read runs once more (once
+    /// per statement), a write fails with `error` (see `run`).
     private func lose<Value>(_ index: Int, of queries: inout [Query<Value>], retried: inout [Bool], with error: StoreError) {
         guard case .statement(let statement, _, _, let resumeAfter) = queries[index].step else { return }
         if statement.readsOnly && !retried[index] {

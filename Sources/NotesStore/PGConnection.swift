@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import CLibPQ
+import CLinux
 
 /// Sole owner of one libpq connection (`PGconn`): opened by `connect`, closed with `PQfinish` when this
 /// object goes away.
@@ -59,6 +60,11 @@ final class PGConnection {
     }
 
     var isBroken: Bool { PQstatus(handle) != CONNECTION_OK }
+
+    /// Whether the server closed the connection while it sat idle (a restart, a terminated backend), which
+    /// libpq learns only when it next reads: seen without waiting, so that statements go to a new connection
+    /// instead of into one that is gone.
+    var serverHasClosed: Bool { notes_peer_has_closed(PQsocket(handle)) != 0 }
 
     var lastError: String { oneLine(String(cString: PQerrorMessage(handle))) }
 

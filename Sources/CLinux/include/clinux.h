@@ -24,6 +24,18 @@ static inline int notes_accept_cloexec(int fd, struct sockaddr *address, socklen
     return accept4(fd, address, length, SOCK_CLOEXEC);
 }
 
+#include <poll.h>
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0x2000 // Linux's value; <poll.h> defines it only with _GNU_SOURCE
+#endif
+
+// Whether the peer of a connected socket has closed it, or the socket failed; seen without waiting.
+static inline int notes_peer_has_closed(int fd) {
+    struct pollfd descriptor = { .fd = fd, .events = POLLRDHUP };
+    return poll(&descriptor, 1, 0) > 0 && (descriptor.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
 // prctl is variadic, which Swift cannot call.
 static inline int notes_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 static inline int notes_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
