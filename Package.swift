@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "FastCGIResponder", dependencies: ["CFastCGI", "CLinux", "HTTPMessages", "SystemSupport"]),
         .target(
             name: "NotesStore",
-            dependencies: ["CLibPQ", "CLinux"],
+            dependencies: ["CLibPQ", "CLinux", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Migrations")]
         ),
         .target(

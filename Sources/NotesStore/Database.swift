@@ -1,3 +1,5 @@
+import Logging
+
 /// A statement prepared once on every connection and then run by name with parameters.
 public struct PreparedStatement: Sendable {
     public let name: String
@@ -22,6 +24,7 @@ public final class Database {
     private var statementTimedOut = false
     /// nil after the connection broke and reopening it failed; the next statement tries again.
     private var connection: PGConnection?
+    private let logger = Logger(label: "notes-store")
 
     /// Connects, checks that the schema is at `requiredSchemaVersion` or later (when given), and prepares
     /// `statements`; throws if any step fails, so a worker never starts half ready.
@@ -60,7 +63,11 @@ public final class Database {
     /// poll(). Without the poll, after a restart every write of a worker's first batch went out on the closed
     /// connection and was answered 503.
     private func connected() throws(StoreError) -> PGConnection {
-        if let connection, !connection.isBroken, !connection.serverHasClosed { return connection }
+        if let connection {
+            if !connection.isBroken && !connection.serverHasClosed { return connection }
+            // The only trace of an outage that happened while this worker was idle.
+            logger.warning("database connection lost (closed by the server): opening a new one")
+        }
         connection = nil
         let reopened = try Self.open(settings, preparing: statements, requiredSchemaVersion: requiredSchemaVersion)
         connection = reopened

@@ -196,14 +196,18 @@ def test_usr1_reopens_the_log_file(launcher, migrated_db):
     sup.send(signal.SIGUSR1)
     wait_until(log_file.exists, 10, what="a fresh log file at the path")
 
-    # a worker line from a worker that was running before USR1: its database session is cut, so the next
-    # write gets a 503 (a write is never run again on a new connection) and the worker logs why
+    # a worker line from a worker that was running before USR1: its database session is cut while it is idle,
+    # so at the next request it opens a new one (the write succeeds) and logs why
     migrated_db.cluster.query(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                               f"WHERE application_name = '{WORKER_APP_PREFIX}{old}'")
+    wait_until(lambda: not migrated_db.cluster.query(
+        f"SELECT 1 FROM pg_stat_activity WHERE application_name = '{WORKER_APP_PREFIX}{old}'"), 10,
+        what="the terminated session to end")
     resp = sup.fastcgi("POST", "/notes/", body=b'{"text": "x", "completed": false}',
                        content_type="application/json")
-    assert resp.status == 503, resp
-    wait_until(lambda: f"notes-worker[{old}]" in log_file.read_text(), 10,
+    assert resp.status == 201, resp
+    line = f"notes-worker[{old}]: warning: database connection lost (closed by the server): opening a new one"
+    wait_until(lambda: line in log_file.read_text(), 10,
                what=lambda: f"worker {old}'s line in the new file\n{log_file.read_text()}")
     # a supervisor line
     os.kill(old, signal.SIGKILL)
