@@ -43,7 +43,7 @@ public enum ServeDecision: Sendable {
 ///
 /// It waits in epoll, on the listening socket, its kept connections and the signal pipe together, and accepts
 /// without blocking: a stop signal is therefore seen at once, whether it arrives while the worker waits
-/// or while it is busy (the request in hand is finished first). This avoids the race libfcgi's own
+/// or while it is busy (the batch in hand is answered first). This avoids the race libfcgi's own
 /// shutdown flag has between its check and a blocking accept().
 ///
 /// It accepts connections itself and hands each to libfcgi to read, because libfcgi's own accept leaves a
