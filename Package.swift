@@ -60,9 +60,15 @@ let package = Package(
         // The benchmark's ceiling: the FastCGI layer with a fixed answer and no database.
         .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "SystemSupport"]),
 
+        // Fakes behind the seams the product uses (StatementRunner, PipelineConnection) and an in-process client.
+        .target(
+            name: "NotesTesting",
+            dependencies: ["NotesAPI", "NotesStore", "HTTPMessages", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/NotesTesting"
+        ),
         .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),
-        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages"]),
-        .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore"]),
+        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "NotesStore", "NotesTesting"]),
+        .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore", "NotesTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Scoreboard", "SystemSupport"]),
     ]
 )

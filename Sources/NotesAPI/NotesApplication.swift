@@ -3,76 +3,88 @@ import Logging
 import NotesStore
 import Scoreboard
 
-/// The routes of the service: each handler describes its answer as a query, which the application runs
-/// together with those of the other requests that arrived at the same time.
-typealias Routes = Router<Services, Query<HTTPResponse>>
+/// The routes of the service, to their endpoints.
+typealias Routes = Router<Endpoint>
 
-extension Routes {
-    /// A route answered by its handler at once, without a query: documents, the pool's status, the health
-    /// check (which runs its own round trip, apart from the pipelines).
-    mutating func add(
-        _ method: String, _ pattern: String,
-        answeredAtOnce handler: @escaping @Sendable (Services, HTTPRequest, PathParameters) throws -> HTTPResponse
-    ) {
-        add(method, pattern) { services, request, parameters in
-            Query { try handler(services, request, parameters) }
-        }
-    }
+/// Every endpoint of the service, in the order the OpenAPI document lists them.
+enum Endpoints {
+    static let all: [Endpoint] = NotesEndpoints.all + AuthorEndpoints.all + ArticleEndpoints.all
+        + [HealthEndpoint.check, StatusEndpoint.status, OpenAPIEndpoint.serve]
 }
 
 /// The HTTP API: routes each request to its endpoint, runs the endpoints' queries together, and maps
 /// whatever goes wrong to a response.
 public struct NotesApplication {
-    /// Every route of the service, built once; the OpenAPI document must describe exactly these.
+    /// Every route of the service, built once from the endpoints' declarations.
     static let router: Routes = {
         var router = Routes()
-        NotesEndpoints.register(in: &router)
-        AuthorEndpoints.register(in: &router)
-        ArticleEndpoints.register(in: &router)
-        HealthEndpoint.register(in: &router)
-        StatusEndpoint.register(in: &router)
-        OpenAPIEndpoint.register(in: &router)
+        for endpoint in Endpoints.all { router.add(endpoint.method, endpoint.path, endpoint) }
         return router
     }()
 
     private let services: Services
     private let logger: Logger
 
+    /// - Parameter runner: what runs the statements: the worker's `Database`, or a fake in tests.
     /// - Parameter scoreboard: the pool's scoreboard, when the worker runs under the supervisor.
-    public init(database: Database, scoreboard: Scoreboard?, logger: Logger) {
-        self.services = Services(database: database, scoreboard: scoreboard)
+    public init(runner: any StatementRunner, scoreboard: Scoreboard?, logger: Logger) {
+        self.services = Services(runner: runner, scoreboard: scoreboard)
         self.logger = logger
     }
 
     /// Every statement the endpoints run, for the database to prepare when it connects.
-    public static var statements: [PreparedStatement] { Services.statements }
+    public static var statements: [PreparedStatement] { Stores().statements }
 
     /// The responses to `requests`, in the same order. Their statements go to the database together
-    /// (`Database.run`), in the order of the requests.
+    /// (`StatementRunner.run`), in the order of the requests.
     public func respond(to requests: [HTTPRequest]) -> [HTTPResponse] {
-        let outcomes = services.database.run(requests.map(query))
-        return zip(requests, outcomes).map { request, outcome in
-            switch outcome {
-            case .success(let response): response
-            case .failure(let error): ErrorResponses.response(for: error, to: request, logger: logger)
+        var endpoints: [Endpoint?] = []
+        endpoints.reserveCapacity(requests.count)
+        var queries: [Query<Reply>] = []
+        queries.reserveCapacity(requests.count)
+        for request in requests {
+            let (endpoint, query) = query(for: request)
+            endpoints.append(endpoint)
+            queries.append(query)
+        }
+        let outcomes = services.runner.run(queries)
+        return requests.indices.map { index in
+            let answer: Result<HTTPResponse, RequestError>
+            switch outcomes[index] {
+            case .success(let reply):
+                answer = Self.response(for: reply, of: endpoints[index]).mapError(RequestError.api)
+            case .failure(let error):
+                answer = .failure(.store(error))
+            }
+            switch answer {
+            case .success(let response): return response
+            case .failure(let error): return ErrorResponses.response(for: error, to: requests[index], logger: logger)
             }
         }
     }
 
-    private func query(for request: HTTPRequest) -> Query<HTTPResponse> {
+    private static func response(for reply: Reply, of endpoint: Endpoint?) -> Result<HTTPResponse, APIError> {
+        if let endpoint { return endpoint.response(for: reply) }
+        guard case .refused(let error) = reply else { preconditionFailure("an answer without an endpoint") }
+        return .failure(error)
+    }
+
+    /// The request's endpoint and its query; a request refused before it reaches one has none.
+    private func query(for request: HTTPRequest) -> (Endpoint?, Query<Reply>) {
         if let problem = request.bodyProblem {
-            return Query(value: ErrorResponses.response(for: Self.error(for: problem)))
+            return (nil, Query(value: .refused(Self.error(for: problem))))
         }
         switch Self.router.match(method: request.method, rawPath: request.rawPath) {
         case .notFound:
-            return Query(value: ErrorResponses.response(for: .notFound("Not Found")))
+            return (nil, Query(value: .refused(.notFound("Not Found"))))
         case .methodNotAllowed(let allowed):
-            return Query(value: ErrorResponses.response(for: .methodNotAllowed(allowed: allowed)))
-        case .found(let handler, let parameters):
+            return (nil, Query(value: .refused(.methodNotAllowed(allowed: allowed))))
+        case .found(let endpoint, let parameters):
             do {
-                return try handler(services, request, parameters)
+                let inputs = try endpoint.inputs(of: request, path: parameters)
+                return (endpoint, endpoint.handler(services, inputs))
             } catch {
-                return Query(failure: error)
+                return (endpoint, Query(value: .refused(error)))
             }
         }
     }

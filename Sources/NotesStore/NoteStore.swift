@@ -1,28 +1,12 @@
-/// A stored note. Timestamps are RFC 3339 in UTC with microseconds, formatted by PostgreSQL.
-public struct Note: Sendable, Equatable {
-    public let id: Int64
-    public let text: String
-    public let completed: Bool
-    public let createdAt: String
-    public let updatedAt: String
+extension Entity {
+    /// A note of the FastAPI notes tutorial, with the times it was created and last changed.
+    public static let note = Entity(
+        table: "notes", singular: "note", columns: [.id, .text("text"), .boolean("completed"), .createdAt, .updatedAt])
 }
 
 /// The notes table, through prepared statements only. Every write returns the row it wrote, so one round
-/// trip answers a request, and an id that matches nothing comes back as nil.
-public struct NoteStore {
-    public init() {}
-
-    private static let columns = "id, text, completed, \(rfc3339("created_at")), \(rfc3339("updated_at"))"
-    static let insert = PreparedStatement(
-        name: "note_insert",
-        sql: "INSERT INTO notes (text, completed, request_id) VALUES ($1, $2, $3) \(onceSQL) RETURNING \(columns)")
-    static let selectCreated = PreparedStatement(
-        name: "note_select_created", sql: "SELECT \(columns) FROM notes WHERE request_id = $1", readsOnly: true)
-    static let select = PreparedStatement(
-        name: "note_select", sql: "SELECT \(columns) FROM notes WHERE id = $1", readsOnly: true)
-    // The filtered and unfiltered lists are separate statements: with one statement and
-    // `$3 IS NULL OR completed = $3`, PostgreSQL's generic plan (chosen after five runs) tests that on every
-    // row and cannot use the (completed, id) index (docs/PERFORMANCE.md).
+/// trip answers a request, and an id that matches nothing comes back as no row.
+public struct NoteStore: StatementCatalog, Sendable {
     // Totals come from note_totals, which triggers keep in step with the notes (migration 0003): counting
     // the rows was half the time of a list at 10,000 notes (docs/PERFORMANCE.md).
     private static let total = "SELECT coalesce(sum(notes), 0)::bigint FROM note_totals"
@@ -33,76 +17,58 @@ public struct NoteStore {
         FROM note_totals
         """
     }
-    static let page = PreparedStatement(
-        name: "note_page",
-        sql: pageSQL(table: "notes", formattedColumns: columns, total: total), readsOnly: true)
-    static let count = PreparedStatement(name: "note_count", sql: total, readsOnly: true)
-    static let filteredPage = PreparedStatement(
+
+    public let table = EntityTable(.note, total: total)
+    // The filtered and unfiltered lists are separate statements: with one statement and
+    // `$3 IS NULL OR completed = $3`, PostgreSQL's generic plan (chosen after five runs) tests that on every
+    // row and cannot use the (completed, id) index (docs/PERFORMANCE.md).
+    let filteredPage = PreparedStatement(
         name: "note_page_completed",
         sql: pageSQL(
-            table: "notes", formattedColumns: columns, filter: "completed = $3",
+            table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3",
             total: filteredTotal(completed: "$3")), readsOnly: true)
-    static let filteredCount = PreparedStatement(name: "note_count_completed", sql: filteredTotal(completed: "$1"), readsOnly: true)
-    static let update = PreparedStatement(
-        name: "note_update",
-        sql: "UPDATE notes SET text = $2, completed = $3, updated_at = now() WHERE id = $1 RETURNING \(columns)")
-    /// NULL leaves a field as it is; when both are NULL nothing changes, updated_at included.
-    static let patch = PreparedStatement(
-        name: "note_patch",
-        sql: """
-            UPDATE notes SET text = coalesce($2, text), completed = coalesce($3::boolean, completed),
-                updated_at = CASE WHEN $2 IS NULL AND $3::boolean IS NULL THEN updated_at ELSE now() END
-            WHERE id = $1 RETURNING \(columns)
-            """)
-    static let delete = PreparedStatement(
-        name: "note_delete", sql: "DELETE FROM notes WHERE id = $1 RETURNING id")
+    let filteredCount = PreparedStatement(name: "note_count_completed", sql: filteredTotal(completed: "$1"), readsOnly: true)
+    let update = PreparedStatement(name: "note_update", sql: replaceSQL(Entity.note))
+    let patch = PreparedStatement(name: "note_patch", sql: patchSQL(Entity.note))
 
-    /// What a `Database` serving this store must prepare.
-    public static let statements = [insert, selectCreated, select, page, count, filteredPage, filteredCount, update, patch, delete]
-
-    /// `text` must not contain NUL, which PostgreSQL text cannot hold; callers validate it.
-    /// `requestID`: see `insertOnce`.
-    public func create(text: String, completed: Bool, requestID: String?) -> Query<Note> {
-        insertOnce(Self.insert, [text, sqlBool(completed)], requestID: requestID, created: Self.selectCreated) {
-            Self.note($0, row: 0)
-        }
-    }
-
-    public func note(id: Int64) -> Query<Note?> {
-        firstRowQuery(Self.select, [String(id)], row: Self.note)
-    }
+    public init() {}
 
     /// Notes in id order, skipping `skip`, at most `take`, only those with `completed` when it is given.
-    public func notes(skip: Int64, take: Int64, completed: Bool?) -> Query<Page<Note>> {
-        guard let completed else {
-            return pageQuery(Self.page, [String(skip), String(take)], skip: skip, count: Self.count, [], row: Self.note)
-        }
-        return pageQuery(
-            Self.filteredPage, [String(skip), String(take), sqlBool(completed)], skip: skip,
-            count: Self.filteredCount, [sqlBool(completed)], row: Self.note)
+    public func notes(skip: Int64, take: Int64, completed: Bool?) -> Query<Page> {
+        guard let completed else { return table.page(skip: skip, take: take) }
+        let flag = FieldValue.boolean(completed).sqlParameter
+        return pageQuery(filteredPage, [String(skip), String(take), flag], skip: skip, count: filteredCount, [flag])
     }
 
-    public func update(id: Int64, text: String, completed: Bool) -> Query<Note?> {
-        firstRowQuery(Self.update, [String(id), text, sqlBool(completed)], row: Self.note)
+    /// Sets every writable field (`values` in their order); no row when no note has this id.
+    public func update(id: Int64, _ values: [FieldValue]) -> Query<Rows> {
+        Query.statement(update, [String(id)] + values.map { $0.sqlParameter }) { $0 }
     }
 
-    /// Changes the fields given; with none, returns the note unchanged.
-    public func patch(id: Int64, text: String?, completed: Bool?) -> Query<Note?> {
-        firstRowQuery(Self.patch, [String(id), text, sqlBool(completed)], row: Self.note)
+    /// Sets the fields given (`.absent` keeps one); with none, returns the note unchanged.
+    public func patch(id: Int64, _ values: [FieldValue]) -> Query<Rows> {
+        Query.statement(patch, [String(id)] + values.map { $0.sqlParameter }) { $0 }
     }
+}
 
-    /// False when no note had this id.
-    public func delete(id: Int64) -> Query<Bool> {
-        Query.statement(Self.delete, [String(id)]) { $0.rowCount == 1 }
-    }
+/// Every writable column of `entity` set from `$2`, `$3`..., `updated_at` to now; the row by id `$1`.
+func replaceSQL(_ entity: Entity) -> String {
+    let sets = entity.writableColumns.enumerated().map { "\($1.name) = \($1.parameter($0 + 2))" }
+    return """
+        UPDATE \(entity.table) SET \(sets.joined(separator: ", ")), updated_at = now() WHERE id = $1 \
+        RETURNING \(entity.selectList)
+        """
+}
 
-    private static func note(_ result: borrowing PGResult, row: Int) -> Note {
-        Note(
-            id: result.int64(row: row, column: 0),
-            text: result.string(row: row, column: 1),
-            completed: result.bool(row: row, column: 2),
-            createdAt: result.string(row: row, column: 3),
-            updatedAt: result.string(row: row, column: 4)
-        )
-    }
+/// As `replaceSQL`, but a NULL parameter leaves its column as it is; when all are NULL nothing changes,
+/// updated_at included.
+func patchSQL(_ entity: Entity) -> String {
+    let columns = entity.writableColumns.enumerated().map { (column: $1, parameter: $1.parameter($0 + 2)) }
+    let sets = columns.map { "\($0.column.name) = coalesce(\($0.parameter), \($0.column.name))" }
+    let unchanged = columns.map { "\($0.parameter) IS NULL" }.joined(separator: " AND ")
+    return """
+        UPDATE \(entity.table) SET \(sets.joined(separator: ", ")),
+            updated_at = CASE WHEN \(unchanged) THEN updated_at ELSE now() END
+        WHERE id = $1 RETURNING \(entity.selectList)
+        """
 }

@@ -10,9 +10,12 @@ import CLinux
 /// object goes away.
 final class PGConnection {
     private let handle: OpaquePointer
+    /// False behind a transaction-mode pooler, where a prepared statement may not be there next time.
+    let preparesStatements: Bool
 
-    private init(handle: OpaquePointer) {
+    private init(handle: OpaquePointer, preparesStatements: Bool) {
         self.handle = handle
+        self.preparesStatements = preparesStatements
     }
 
     deinit {
@@ -31,7 +34,7 @@ final class PGConnection {
         let cKeywords = keywords.map { UnsafePointer($0) } + [nil]
         let cValues = values.map { UnsafePointer($0) } + [nil]
         guard let handle = PQconnectdbParams(cKeywords, cValues, 1) else {
-            throw .unavailable("cannot connect to database: out of memory")
+            throw .outOfMemory("opening a database connection")
         }
         guard PQstatus(handle) == CONNECTION_OK else {
             let host = PQhost(handle).map { String(cString: $0) } ?? "(default)"
@@ -43,7 +46,7 @@ final class PGConnection {
         // Server notices ("relation already exists, skipping") are not events of ours; libpq would print
         // them to stderr in its own format, in the middle of our log lines.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
-        return PGConnection(handle: handle)
+        return PGConnection(handle: handle, preparesStatements: settings.preparesStatements)
     }
 
     /// libpq's complaint about a malformed URL quotes the offending part, which may be the password
@@ -77,34 +80,28 @@ final class PGConnection {
         PQprepare(handle, name, sql, 0, nil).map { PGResult($0) }
     }
 
-    // Pipeline mode (libpq 14 and later): statements are sent one after another without waiting, and their
-    // results read back in the same order. `Database.run` drives it.
-
-    func enterPipelineMode() -> Bool { PQenterPipelineMode(handle) == 1 }
-
-    /// Fails while results are still unread, or when the connection broke.
-    func exitPipelineMode() -> Bool { PQexitPipelineMode(handle) == 1 }
-
-    /// Parameters travel as text, separately from the statement, so no input ever becomes SQL; nil is NULL.
-    func sendPrepared(name: String, parameters: [String?]) -> Bool {
-        withCParameters(parameters) { count, values in
-            PQsendQueryPrepared(handle, name, count, values, nil, nil, 0) == 1
+    /// Why a statement's result failed: a broken connection, or a server that is shutting down or refusing
+    /// connections, is an outage; a cancelled statement ran out of time; anything else is the statement's own.
+    func failure(of name: String, result: borrowing PGResult) -> StoreError {
+        let sqlState = result.sqlState
+        if sqlState == .queryCanceled {
+            return .timedOut(statement: name)
         }
+        // libpq's own errors carry no SQLSTATE: in a pipeline, a connection the server closed is reported so
+        // before the connection's status shows it.
+        if isBroken || sqlState == nil || sqlState?.isOutage == true {
+            return .unavailable("database connection lost: \(result.errorMessage)")
+        }
+        return .statementFailed(statement: name, sqlState: sqlState, message: result.errorMessage)
     }
 
-    /// The same as a prepared statement, parsed and planned each time: nothing outlives it on the server,
-    /// which is what a transaction-mode pooler needs.
-    func sendUnnamed(sql: String, parameters: [String?]) -> Bool {
-        withCParameters(parameters) { count, values in
-            PQsendQueryParams(handle, sql, count, nil, values, nil, nil, 0) == 1
-        }
+    /// Why libpq returned no result at all: the connection broke, or it could not allocate one.
+    func noResult(_ what: String) -> StoreError {
+        isBroken ? .unavailable("database connection lost: \(lastError)") : .outOfMemory("\(what): \(lastError)")
     }
-
-    /// Ends the implicit transaction of the statements sent since the last sync, and sends them all.
-    func pipelineSync() -> Bool { PQpipelineSync(handle) == 1 }
 
     /// The next result in the pipeline; nil after the last result of each statement.
-    func nextResult() -> PGResult? {
+    private func nextResult() -> PGResult? {
         PQgetResult(handle).map { PGResult($0) }
     }
 
@@ -131,4 +128,69 @@ func withoutQuotedParts(_ text: String) -> String {
         }
     }
     return result
+}
+
+// Pipeline mode (libpq 14 and later): statements are sent one after another without waiting, and their
+// results read back in the same order. `BatchRound` drives it.
+extension PGConnection: PipelineConnection {
+    func enterPipeline() throws(StoreError) {
+        guard PQenterPipelineMode(handle) == 1 else { throw .unavailable("database connection lost: \(lastError)") }
+    }
+
+    /// Parameters travel as text, separately from the statement, so no input ever becomes SQL; nil is NULL.
+    /// Over a transaction-mode pooler the statement is parsed and planned each time instead of prepared:
+    /// nothing outlives it on the server.
+    func send(_ statement: PreparedStatement, _ parameters: [String?]) throws(StoreError) {
+        let sent = withCParameters(parameters) { count, values in
+            preparesStatements
+                ? PQsendQueryPrepared(handle, statement.name, count, values, nil, nil, 0) == 1
+                : PQsendQueryParams(handle, statement.sql, count, nil, values, nil, nil, 0) == 1
+        }
+        guard sent else { throw .unavailable("database connection lost: \(lastError)") }
+    }
+
+    func sync() throws(StoreError) {
+        guard PQpipelineSync(handle) == 1 else { throw .unavailable("database connection lost: \(lastError)") }
+    }
+
+    func readOutcome(of statement: PreparedStatement) -> StatementOutcome {
+        guard let result = nextResult() else {
+            return .lost(.unavailable("database connection lost: \(lastError)"))
+        }
+        // Each statement's results end with nil.
+        guard nextResult() == nil else {
+            return .lost(.unavailable("database connection out of step: \(lastError)"))
+        }
+        if result.succeeded { return .rows(result.rows) }
+        if result.wasSkipped { return .skipped }
+        let error = failure(of: statement.name, result: result)
+        if case .unavailable = error { return .lost(error) }
+        return .failed(error)
+    }
+
+    /// Reads up to the Sync. The error of a commit that failed comes before it.
+    func readTransactionEnd(of statement: PreparedStatement) -> TransactionEnd {
+        var failure: StoreError?
+        // libpq answers nil once between results, and nil for ever once the connection is gone.
+        var endsInARow = 0
+        while endsInARow < 2 {
+            guard let next = nextResult() else {
+                endsInARow += 1
+                continue
+            }
+            endsInARow = 0
+            if next.isSync {
+                switch failure {
+                case nil: return .committed
+                case .unavailable?: return .lost(failure!)
+                case let failure?: return .failed(failure)
+                }
+            }
+            failure = failure ?? self.failure(of: statement.name, result: next)
+        }
+        return .lost(.unavailable("database connection lost: \(lastError)"))
+    }
+
+    /// Fails while results are still unread, or when the connection broke.
+    func exitPipeline() -> Bool { PQexitPipelineMode(handle) == 1 }
 }

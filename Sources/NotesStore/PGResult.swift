@@ -28,8 +28,9 @@ struct PGResult: ~Copyable {
 
     var columnCount: Int { Int(PQnfields(handle)) }
 
-    var sqlState: String {
-        PQresultErrorField(handle, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
+    /// nil for libpq's own errors, which carry none.
+    var sqlState: SQLState? {
+        PQresultErrorField(handle, Int32(UInt8(ascii: "C"))).map { SQLState(rawValue: String(cString: $0)) }
     }
 
     var errorMessage: String {
@@ -38,6 +39,18 @@ struct PGResult: ~Copyable {
 
     func string(row: Int, column: Int) -> String {
         String(cString: PQgetvalue(handle, Int32(row), Int32(column)))
+    }
+
+    /// Every row, copied out of libpq's memory.
+    var rows: Rows {
+        Rows(rowCount: rowCount, columnCount: columnCount, byteCount: 64 * rowCount * columnCount) { row, column, bytes in
+            if PQgetisnull(handle, Int32(row), Int32(column)) == 1 { return false }
+            let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
+            PQgetvalue(handle, Int32(row), Int32(column)).withMemoryRebound(to: UInt8.self, capacity: length) {
+                bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+            }
+            return true
+        }
     }
 
     func int64(row: Int, column: Int) -> Int64 {

@@ -1,26 +1,3 @@
-/// One page of rows and how many rows match in all, for `X-Total-Count`.
-public struct Page<Row: Sendable>: Sendable {
-    public let rows: [Row]
-    public let total: Int64
-}
-
-/// A page statement built by `pageSQL`, whose last column is the total, so one round trip gives the rows and
-/// the total. A page past the end has no row to carry the total: only then does `count` run.
-func pageQuery<Row>(
-    _ statement: PreparedStatement, _ parameters: [String?], skip: Int64,
-    count: PreparedStatement, _ countParameters: [String?], row: @escaping (borrowing PGResult, Int) -> Row
-) -> Query<Page<Row>> {
-    Query.statement(statement, parameters) { result -> Page<Row>? in
-        guard result.rowCount > 0 else { return nil }
-        let rows = (0..<result.rowCount).map { row(result, $0) }
-        return Page(rows: rows, total: result.int64(row: 0, column: result.columnCount - 1))
-    }.flatMap { page in
-        if let page { return Query(value: page) }
-        if skip == 0 { return Query(value: Page(rows: [], total: 0)) }
-        return Query.statement(count, countParameters) { Page(rows: [], total: $0.int64(row: 0, column: 0)) }
-    }
-}
-
 /// A page of `table` in id order, `$1` rows skipped and at most `$2` returned, with `total` (a scalar
 /// query; by default the count of all rows matching `filter`) as the last column.
 ///

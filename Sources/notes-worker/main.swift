@@ -36,7 +36,7 @@ func serve(_ options: WorkerOptions) -> Int32 {
             applicationName: "notes-worker-\(getpid())", statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
         let database = try Database(
             settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
-        let application = NotesApplication(database: database, scoreboard: scoreboard, logger: logger)
+        let application = NotesApplication(runner: database, scoreboard: scoreboard, logger: logger)
         let requestLimit = options.requestLimit()
         var served = 0
 

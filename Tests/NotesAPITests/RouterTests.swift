@@ -3,14 +3,21 @@ import Testing
 @testable import NotesAPI
 
 @Suite struct RouterTests {
-    private var router: Router<Void, HTTPResponse> {
-        var router = Router<Void, HTTPResponse>()
-        let ok: Router<Void, HTTPResponse>.Handler = { _, _, _ in HTTPResponse(status: .ok) }
-        router.add("GET", "/notes", ok)
-        router.add("POST", "/notes", ok)
-        router.add("GET", "/notes/{note_id}", ok)
-        router.add("DELETE", "/notes/{note_id}", ok)
+    private var router: Router<Int> {
+        var router = Router<Int>()
+        router.add("GET", "/notes", 1)
+        router.add("POST", "/notes", 2)
+        router.add("GET", "/notes/{note_id}", 3)
+        router.add("DELETE", "/notes/{note_id}", 4)
         return router
+    }
+
+    @Test func findsTheTargetOfMethodAndPath() {
+        guard case .found(let target, _) = router.match(method: "DELETE", rawPath: "/notes/5") else {
+            Issue.record("DELETE /notes/5 not found")
+            return
+        }
+        #expect(target == 4)
     }
 
     private func parameters(_ method: String, _ path: String) -> PathParameters? {

@@ -25,10 +25,8 @@ import Testing
 
     @Test func pagingDefaultsAndBounds() throws {
         func page(_ query: String) throws(APIError) -> (Int64, Int64) {
-            var reader = QueryReader(HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: query))
-            let page = reader.page()
-            try reader.validate()
-            return page
+            let inputs = try NotesEndpoints.list.inputs(of: HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: query), path: [:])
+            return (inputs.integer(Paging.skip), inputs.integer(Paging.take))
         }
         #expect(try page("") == (0, 20))
         #expect(try page("skip=5&take=100") == (5, 100))
@@ -47,16 +45,16 @@ import Testing
 
     @Test(arguments: [("true", true), ("FALSE", false), ("1", true), ("0", false), ("yes", true), ("off", false)])
     func readsQueryBooleansAsPydanticDoes(raw: String, expected: Bool) throws {
-        var reader = QueryReader(HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: "completed=\(raw)"))
-        #expect(reader.optionalBool("completed") == expected)
-        try reader.validate()
+        #expect(try NotesEndpoints.completed.value(raw).get() == .boolean(expected))
     }
 
     @Test func refusesOtherQueryBooleans() {
-        var reader = QueryReader(HTTPRequest(method: "GET", rawPath: "/notes/", rawQuery: "completed=maybe"))
-        #expect(reader.optionalBool("completed") == nil)
-        #expect(reader.issues.map(\.type) == ["bool_parsing"])
-        #expect(reader.issues.first?.location == [.key("query"), .key("completed")])
+        guard case .failure(let issue) = NotesEndpoints.completed.value("maybe") else {
+            Issue.record("maybe accepted")
+            return
+        }
+        #expect(issue.type == "bool_parsing")
+        #expect(issue.location == [.key("query"), .key("completed")])
     }
 
     private func decode(_ json: String?) -> (text: String?, completed: Bool?, issues: [ValidationIssue]) {

@@ -4,56 +4,36 @@ import NotesStore
 /// `/articles` and `/articles/{article_id}`, from the FastAPI blog example; the content is stored as sent
 /// (the example stores the title by mistake).
 enum ArticleEndpoints {
-    static func register(in router: inout Routes) {
-        router.add("GET", "/articles", list)
-        router.add("POST", "/articles", create)
-        router.add("GET", "/articles/{article_id}", get)
-        router.add("DELETE", "/articles/{article_id}", delete)
+    static let articleID = Parameter.pathID("article_id", "The article's id.")
+    static let notFound = APIError.notFound("Article does not exist")
+
+    static let all = [list, create, get, delete]
+
+    static let list = Endpoint(
+        "GET", "/articles", operationID: "listArticles", parameters: [Paging.skip, Paging.take], success: .page(.article)
+    ) { services, inputs in
+        services.articles.table.page(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take)).map(Reply.page)
     }
 
-    private static let notFound = APIError.notFound("Article does not exist")
-
-    static func list(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
-        let (skip, take) = try QueryReader.page(of: request)
-        return services.articles.articles(skip: skip, take: take).map { page in
-            Responses.list(page, capacity: 256) { $0.article($1) }
-        }
+    static let create = Endpoint(
+        "POST", "/articles", operationID: "createArticle",
+        body: RequestBody(entity: .article, fields: .allRequired, schema: "ArticleIn"), success: .entity(.article, .created),
+        errors: [AuthorEndpoints.notFound]
+    ) { services, inputs in
+        services.articles.create(inputs.body, requestID: inputs.requestID).map { $0.map(Reply.row) ?? .refused(AuthorEndpoints.notFound) }
     }
 
-    static func create(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
-        var body = FieldReader(try JSONBody.parse(request))
-        let title = body.string("title")
-        let content = body.string("content")
-        let authorID = body.id("author_id")
-        guard let title, let content, let authorID else { throw APIError.validation(body.issues) }
-        let created = services.articles.create(title: title, content: content, authorID: authorID, requestID: request.requestID)
-        return created.found(or: AuthorEndpoints.notFound) { article in
-            Responses.json(.created, capacity: 128 + title.utf8.count + content.utf8.count) { $0.article(article) }
-        }
+    static let get = Endpoint(
+        "GET", "/articles/{article_id}", operationID: "getArticle", parameters: [articleID], success: .entity(.article, .ok),
+        errors: [notFound]
+    ) { services, inputs in
+        services.articles.table.find(id: inputs.integer(articleID)).map(Reply.row)
     }
 
-    static func get(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
-        services.articles.article(id: try pathID(parameters, "article_id")).found(or: notFound) { article in
-            Responses.json(.ok) { $0.article(article) }
-        }
-    }
-
-    static func delete(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> Query<HTTPResponse> {
-        services.articles.delete(id: try pathID(parameters, "article_id")).found(or: notFound) { Responses.noContent }
-    }
-}
-
-extension JSONWriter {
-    mutating func article(_ article: Article) {
-        object { writer, member in
-            member(&writer, "id")
-            writer.integer(article.id)
-            member(&writer, "title")
-            writer.string(article.title)
-            member(&writer, "content")
-            writer.string(article.content)
-            member(&writer, "author_id")
-            writer.integer(article.authorID)
-        }
+    static let delete = Endpoint(
+        "DELETE", "/articles/{article_id}", operationID: "deleteArticle", parameters: [articleID], success: .noContent,
+        errors: [notFound]
+    ) { services, inputs in
+        services.articles.table.delete(id: inputs.integer(articleID)).map { $0 ? .noContent : .missing }
     }
 }

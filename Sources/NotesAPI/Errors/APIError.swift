@@ -1,3 +1,5 @@
+import NotesStore
+
 /// Everything a request can be refused for. `ErrorResponses` turns each into its status and body.
 public enum APIError: Error, Equatable {
     /// 400 with this detail: the request itself is malformed (what nginx would refuse, from another client).
@@ -37,4 +39,10 @@ public struct ValidationIssue: Error, Equatable, Sendable {
         self.input = input
         self.context = context
     }
+}
+
+/// Why a request failed: the client's mistake, or the store's trouble. `ErrorResponses` maps each to HTTP.
+enum RequestError: Error {
+    case api(APIError)
+    case store(StoreError)
 }

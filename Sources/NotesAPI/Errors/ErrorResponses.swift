@@ -6,17 +6,19 @@ import NotesStore
 /// says what to fix; an outage gets 503; anything else is a bug, answered 500 and logged with its cause
 /// (the body never carries SQL or internals).
 enum ErrorResponses {
-    static func response(for error: any Error, to request: HTTPRequest, logger: Logger) -> HTTPResponse {
+    static func response(for error: RequestError, to request: HTTPRequest, logger: Logger) -> HTTPResponse {
         switch error {
-        case let error as APIError:
+        case .api(let error):
             return response(for: error)
-        case StoreError.unavailable(let reason):
+        case .store(.unavailable(let reason)):
             logger.warning("database unavailable during \(request.method) \(request.rawPath): \(reason)")
             return detail(.serviceUnavailable, "Database unavailable", headers: [("Retry-After", "1")])
-        case StoreError.timedOut(let statement):
+        case .store(.timedOut(let statement)):
             logger.warning("\(request.method) \(request.rawPath) ran out of time in statement \(statement)")
             return detail(.serviceUnavailable, "Request timed out")
-        default:
+        case .store(let error):
+            // Out of memory, a failed statement, a schema that fell behind: none is the client's doing, and
+            // none goes away by itself.
             logger.error("\(request.method) \(request.rawPath) failed: \(error)")
             return detail(.internalServerError, "Internal Server Error")
         }

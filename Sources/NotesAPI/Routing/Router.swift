@@ -3,14 +3,11 @@ import HTTPMessages
 /// Path parameters of a matched route, percent-decoded, by name.
 public typealias PathParameters = [String: String]
 
-/// Matches a request to a handler by path pattern and method. Patterns are written as
-/// `/notes/{note_id}`; a request path matches with or without a trailing slash. The table is built once,
-/// without a database: handlers get what they work with (`Context`) with each call, and return an `Answer`.
-public struct Router<Context, Answer>: Sendable {
-    public typealias Handler = @Sendable (Context, HTTPRequest, PathParameters) throws -> Answer
-
+/// Matches a request to a target (an endpoint) by path pattern and method. Patterns are written as
+/// `/notes/{note_id}`; a request path matches with or without a trailing slash. The table is built once.
+public struct Router<Target: Sendable>: Sendable {
     public enum Match {
-        case found(Handler, PathParameters)
+        case found(Target, PathParameters)
         /// The path exists but not for this method; `allowed` is for the `Allow` header.
         case methodNotAllowed(allowed: [String])
         case notFound
@@ -18,7 +15,7 @@ public struct Router<Context, Answer>: Sendable {
 
     private struct Route: Sendable {
         let segments: [Segment]
-        var handlers: [(method: String, handler: Handler)]
+        var handlers: [(method: String, target: Target)]
     }
 
     private enum Segment: Equatable, Sendable {
@@ -30,14 +27,14 @@ public struct Router<Context, Answer>: Sendable {
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    public mutating func add(_ method: String, _ pattern: String, _ target: Target) {
         let segments = Self.split(pattern).map { part -> Segment in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
         if let index = routes.firstIndex(where: { $0.segments == segments }) {
-            routes[index].handlers.append((method, handler))
+            routes[index].handlers.append((method, target))
         } else {
-            routes.append(Route(segments: segments, handlers: [(method, handler)]))
+            routes.append(Route(segments: segments, handlers: [(method, target)]))
         }
     }
 
@@ -59,10 +56,10 @@ public struct Router<Context, Answer>: Sendable {
         let parts = Self.split(rawPath).map { percentDecoded($0) }
         for route in routes {
             guard let parameters = Self.bind(route.segments, to: parts) else { continue }
-            guard let handler = route.handlers.first(where: { $0.method == method })?.handler else {
-                return .methodNotAllowed(allowed: route.handlers.map(\.method))
+            guard let target = route.handlers.first(where: { $0.method == method })?.target else {
+                return .methodNotAllowed(allowed: route.handlers.map { $0.method })
             }
-            return .found(handler, parameters)
+            return .found(target, parameters)
         }
         return .notFound
     }

@@ -3,16 +3,13 @@ import NotesStore
 
 /// `GET /healthz`: whether this worker's database connection answers.
 enum HealthEndpoint {
-    static func register(in router: inout Routes) {
-        router.add("GET", "/healthz", answeredAtOnce: check)
-    }
-
-    static func check(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) -> HTTPResponse {
+    static let check = Endpoint("GET", "/healthz", operationID: "getHealth", success: .document) { services, _ in
         do {
-            try services.database.ping()
-            return .json(.ok, Array(#"{"status":"ok"}"#.utf8))
+            try services.runner.ping()
+            return Query(value: .response(.json(.ok, Array(#"{"status":"ok"}"#.utf8))))
         } catch {
-            return .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8), headers: [("Retry-After", "1")])
+            return Query(value: .response(
+                .json(.serviceUnavailable, Array(#"{"status":"unavailable"}"#.utf8), headers: [("Retry-After", "1")])))
         }
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import HTTPMessages
+import NotesStore
 import Scoreboard
 import SystemSupport
 
@@ -11,22 +12,20 @@ import SystemSupport
 /// with `?format=prometheus`, in Prometheus' text format. nginx lets only localhost reach it. A worker that
 /// runs without the supervisor has no scoreboard, and no status page.
 enum StatusEndpoint {
-    static func register(in router: inout Routes) {
-        router.add("GET", "/status", answeredAtOnce: status)
-    }
+    static let format = Parameter(
+        name: "format", location: .query, rule: .choice(allowed: ["json", "prometheus"], defaultValue: "json"),
+        description: "`prometheus` for Prometheus' text format.")
 
-    static func status(_ services: Services, _ request: HTTPRequest, _ parameters: PathParameters) throws -> HTTPResponse {
-        guard let scoreboard = services.scoreboard else { throw APIError.notFound("Not Found") }
-        var query = QueryReader(request)
-        let format = query.choice("format", among: ["json", "prometheus"], default: "json")
-        try query.validate()
+    static let status = Endpoint(
+        "GET", "/status", operationID: "getStatus", parameters: [format], success: .document, errors: [.notFound("Not Found")]
+    ) { services, inputs in
+        guard let scoreboard = services.scoreboard else { return Query(value: .missing) }
         let snapshot = PoolSnapshot(scoreboard)
-        if format == "prometheus" {
-            return HTTPResponse(
-                status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                body: Array(snapshot.prometheusText.utf8))
+        if inputs.text(format) == "prometheus" {
+            return Query(value: .response(HTTPResponse(
+                status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(snapshot.prometheusText.utf8))))
         }
-        return .json(.ok, snapshot.json)
+        return Query(value: .response(.json(.ok, snapshot.json)))
     }
 }
 

@@ -10,11 +10,6 @@ enum IntegerParameter {
         validate(raw, location: [.key("path"), .key(name)], lowerBound: .greaterThan(0), maximum: .max)
     }
 
-    /// A query parameter's value within an inclusive range.
-    static func query(_ raw: String, name: String, range: ClosedRange<Int64>) -> Result<Int64, ValidationIssue> {
-        validate(raw, location: [.key("query"), .key(name)], lowerBound: .atLeast(range.lowerBound), maximum: range.upperBound)
-    }
-
     private enum Parsed {
         case value(Int64)
         case belowInt64
@@ -39,7 +34,7 @@ enum IntegerParameter {
         return .value(value)
     }
 
-    private static func validate(
+    static func validate(
         _ raw: String, location: [ValidationIssue.Location], lowerBound: LowerBound, maximum: Int64
     ) -> Result<Int64, ValidationIssue> {
         let input = JSONValue.string(raw)

@@ -1,4 +1,5 @@
 import HTTPMessages
+import NotesStore
 import SystemSupport
 
 /// Turns a request's body into a JSON object, or into the error FastAPI would give for it.
@@ -48,6 +49,21 @@ struct FieldReader {
             self.issues.append(ValidationIssue(
                 type: "model_attributes_type", location: [.key("body")],
                 message: "Input should be a valid dictionary or object to extract fields from", input: other))
+        }
+    }
+
+    /// The value of a writable column's field: required, or optional (absent when left out, as in PATCH);
+    /// `.absent` also when it has a problem, which is then in `issues`.
+    mutating func value(of column: Column, required: Bool) -> FieldValue {
+        let name = column.name
+        switch (column.kind, required) {
+        case (.text, true): return string(name).map { .text($0) } ?? .absent
+        case (.text, false): return optionalString(name).map { .text($0) } ?? .absent
+        case (.boolean, true): return bool(name).map { .boolean($0) } ?? .absent
+        case (.boolean, false): return optionalBool(name).map { .boolean($0) } ?? .absent
+        case (.identifier, true): return id(name).map { .integer($0) } ?? .absent
+        case (.identifier, false): return object?[name] == nil ? .absent : id(name).map { .integer($0) } ?? .absent
+        case (.timestamp, _): preconditionFailure("\(name) is written by the database")
         }
     }
 

@@ -1,0 +1,216 @@
+import HTTPMessages
+import NotesStore
+
+/// A path or query parameter of an endpoint, with the rule that validates it.
+struct Parameter: Sendable, Equatable {
+    enum Location: String, Sendable {
+        case path, query
+    }
+
+    enum Rule: Sendable, Equatable {
+        /// A positive 64-bit integer.
+        case id
+        /// An integer within `range`; `defaultValue` when left out.
+        case integer(defaultValue: Int64, range: ClosedRange<Int64>)
+        /// A boolean with the spellings pydantic accepts in a query string; absent when left out.
+        case optionalBool
+        /// One of a few words, as a string enum in FastAPI; `defaultValue` when left out.
+        case choice(allowed: [String], defaultValue: String)
+    }
+
+    let name: String
+    let location: Location
+    let rule: Rule
+    let description: String
+
+    /// An id in the path.
+    static func pathID(_ name: String, _ description: String) -> Parameter {
+        Parameter(name: name, location: .path, rule: .id, description: description)
+    }
+}
+
+/// What an endpoint's body holds: the writable columns of an entity, all required (create, replace) or each
+/// optional (PATCH). `schema` names it in the OpenAPI document.
+struct RequestBody: Sendable {
+    enum Fields: Sendable {
+        case allRequired, allOptional
+    }
+
+    let entity: Entity
+    let fields: Fields
+    let schema: String
+}
+
+/// What an endpoint answers when all goes well.
+enum Success: Sendable {
+    /// One row of the entity, as a JSON object.
+    case entity(Entity, HTTPStatus)
+    /// A page of the entity as a JSON array, the number of all matching rows in `X-Total-Count`.
+    case page(Entity)
+    /// `{"message": ...}` with 200.
+    case message
+    /// 204: no body, no content type.
+    case noContent
+    /// An answer the handler makes whole (documents, the pool's status, the health check).
+    case document
+}
+
+/// What a handler answers, for its endpoint's declaration to turn into a response.
+enum Reply {
+    /// The first row, as the declared entity; the declared 404 when there is none.
+    case row(Rows)
+    case page(Page)
+    case message(String)
+    case noContent
+    /// The declared 404.
+    case missing
+    /// One of the declared errors.
+    case refused(APIError)
+    /// A response made whole (`Success.document`).
+    case response(HTTPResponse)
+}
+
+/// One endpoint, declared once: method, path, inputs with their validation, the answer, the errors. The
+/// router, the validation, the rendering of answers and the route lists of nginx and the OpenAPI document
+/// all come from these values.
+struct Endpoint: Sendable {
+    typealias Handler = @Sendable (Services, Inputs) -> Query<Reply>
+
+    let method: String
+    /// `/notes/{note_id}`: each `{name}` is a path parameter.
+    let path: String
+    let operationID: String
+    /// Path parameters first, then the query's, in the order a 422 lists their problems.
+    let parameters: [Parameter]
+    let body: RequestBody?
+    let success: Success
+    /// The client errors the handler may answer besides validation (422) and the body's (413, 415).
+    let errors: [APIError]
+    let handler: Handler
+
+    init(
+        _ method: String, _ path: String, operationID: String, parameters: [Parameter] = [], body: RequestBody? = nil,
+        success: Success, errors: [APIError] = [], handler: @escaping Handler
+    ) {
+        self.method = method
+        self.path = path
+        self.operationID = operationID
+        self.parameters = parameters
+        self.body = body
+        self.success = success
+        self.errors = errors
+        self.handler = handler
+    }
+
+    /// The declared 404.
+    var notFound: APIError {
+        guard let error = errors.first(where: { if case .notFound = $0 { true } else { false } }) else {
+            preconditionFailure("\(method) \(path) answers 404 without declaring it")
+        }
+        return error
+    }
+
+    /// The request's inputs, validated as declared, or every problem found in one 422. The body's media
+    /// type and syntax come first, as a client would fix them.
+    func inputs(of request: HTTPRequest, path pathParameters: PathParameters) throws(APIError) -> Inputs {
+        let json = try body.map { _ throws(APIError) in try JSONBody.parse(request) } ?? nil
+        var issues: [ValidationIssue] = []
+        var values: [FieldValue] = []
+        values.reserveCapacity(parameters.count)
+        var query: [(name: String, value: String)]?
+        for parameter in parameters {
+            let raw: String?
+            switch parameter.location {
+            case .path:
+                raw = pathParameters[parameter.name]
+            case .query:
+                if query == nil { query = queryItems(request.rawQuery) }
+                // The last occurrence wins, as in Starlette.
+                raw = query?.last { $0.name == parameter.name }?.value
+            }
+            switch parameter.value(raw) {
+            case .success(let value): values.append(value)
+            case .failure(let issue):
+                issues.append(issue)
+                values.append(.absent)
+            }
+        }
+        var bodyValues: [FieldValue] = []
+        if let body {
+            var reader = FieldReader(json, issues: issues)
+            bodyValues = body.entity.writableColumns.map { column in reader.value(of: column, required: body.fields == .allRequired) }
+            issues = reader.issues
+        }
+        if !issues.isEmpty { throw .validation(issues) }
+        return Inputs(parameters: parameters, values: values, body: bodyValues, requestID: request.requestID)
+    }
+
+    /// The response a handler's reply stands for, by this declaration.
+    func response(for reply: Reply) -> Result<HTTPResponse, APIError> {
+        switch (reply, success) {
+        case (.row(let rows), .entity(let entity, let status)):
+            guard rows.rowCount > 0 else { return .failure(notFound) }
+            var writer = JSONWriter(capacity: 32 * rows.columnCount + rows.byteCount)
+            writer.row(0, of: rows, as: entity)
+            return .success(.json(status, writer.bytes))
+        case (.page(let page), .page(let entity)):
+            var writer = JSONWriter(capacity: 32 * page.rows.columnCount * page.rows.rowCount + page.rows.byteCount + 2)
+            writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, as: entity) }
+            return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total))]))
+        case (.message(let message), .message):
+            var writer = JSONWriter(capacity: 32 + message.utf8.count)
+            writer.object { writer, member in
+                member(&writer, "message")
+                writer.string(message)
+            }
+            return .success(.json(.ok, writer.bytes))
+        case (.noContent, .noContent):
+            return .success(HTTPResponse(status: .noContent))
+        case (.missing, _):
+            return .failure(notFound)
+        case (.refused(let error), _):
+            return .failure(error)
+        case (.response(let response), .document):
+            return .success(response)
+        default:
+            preconditionFailure("\(method) \(path) answered \(reply), which it does not declare")
+        }
+    }
+}
+
+/// An endpoint's validated inputs: each parameter's value, and the body's fields in the order of the
+/// entity's writable columns (the order the store takes them in).
+struct Inputs {
+    let parameters: [Parameter]
+    let values: [FieldValue]
+    let body: [FieldValue]
+    /// The web server's id of the client request: the same on every attempt (`EntityTable.create`).
+    let requestID: String?
+
+    private func value(_ parameter: Parameter) -> FieldValue {
+        guard let index = parameters.firstIndex(where: { $0.name == parameter.name && $0.location == parameter.location }) else {
+            preconditionFailure("parameter \(parameter.name) is not declared")
+        }
+        return values[index]
+    }
+
+    /// An id or integer parameter.
+    func integer(_ parameter: Parameter) -> Int64 {
+        guard case .integer(let number) = value(parameter) else { preconditionFailure("\(parameter.name) is no integer") }
+        return number
+    }
+
+    /// An optional boolean parameter.
+    func bool(_ parameter: Parameter) -> Bool? {
+        switch value(parameter) {
+        case .boolean(let flag): flag
+        case .absent: nil
+        default: preconditionFailure("\(parameter.name) is no boolean")
+        }
+    }
+
+    func text(_ parameter: Parameter) -> String {
+        guard case .text(let text) = value(parameter) else { preconditionFailure("\(parameter.name) is no text") }
+        return text
+    }
+}

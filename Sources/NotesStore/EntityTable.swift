@@ -1,0 +1,97 @@
+/// One page of rows and how many rows match in all, for `X-Total-Count`. A page statement returns the total
+/// as an extra last column, which readers of the entity's columns never reach.
+public struct Page: Sendable, Equatable {
+    public let rows: Rows
+    public let total: Int64
+
+    public init(rows: Rows, total: Int64) {
+        self.rows = rows
+        self.total = total
+    }
+}
+
+/// What a create does when a client request comes again (`REQUEST_ID`): with a request id that a row has
+/// already, the insert inserts nothing and returns no row.
+let onceSQL = "ON CONFLICT (request_id) DO NOTHING"
+
+/// The statements every entity has, made from its description: create (once per client request), read by
+/// id, a page with its total, the total alone, delete. Each is prepared on every connection (the catalog).
+public struct EntityTable: StatementCatalog, Sendable {
+    public let entity: Entity
+    let insert: PreparedStatement
+    let selectCreated: PreparedStatement
+    let select: PreparedStatement
+    let page: PreparedStatement
+    let count: PreparedStatement
+    let delete: PreparedStatement
+
+    /// - Parameter total: a scalar query for the number of rows, when something cheaper than counting them
+    ///   keeps it (notes: migration 0003).
+    public init(_ entity: Entity, total: String? = nil) {
+        self.entity = entity
+        let name = entity.singular, table = entity.table, columns = entity.selectList
+        let writable = entity.writableColumns
+        let placeholders = (1...writable.count + 1).map { "$\($0)" }.joined(separator: ", ")
+        insert = PreparedStatement(
+            name: "\(name)_insert",
+            sql: """
+                INSERT INTO \(table) (\(writable.map(\.name).joined(separator: ", ")), request_id) VALUES (\(placeholders)) \
+                \(onceSQL) RETURNING \(columns)
+                """)
+        selectCreated = PreparedStatement(
+            name: "\(name)_select_created", sql: "SELECT \(columns) FROM \(table) WHERE request_id = $1", readsOnly: true)
+        select = PreparedStatement(name: "\(name)_select", sql: "SELECT \(columns) FROM \(table) WHERE id = $1", readsOnly: true)
+        let total = total ?? countSQL(table: table)
+        page = PreparedStatement(
+            name: "\(name)_page", sql: pageSQL(table: table, formattedColumns: columns, total: total), readsOnly: true)
+        count = PreparedStatement(name: "\(name)_count", sql: total, readsOnly: true)
+        delete = PreparedStatement(name: "\(name)_delete", sql: "DELETE FROM \(table) WHERE id = $1 RETURNING id")
+    }
+
+    /// Inserts a row with `values` for the writable columns, in their order, and returns it.
+    ///
+    /// nginx sends a create again when the worker it went to died before answering (docs/DATABASE.md): the
+    /// second attempt carries the same `requestID` (nginx's `$request_id`). When the first attempt committed,
+    /// the insert finds its row and makes none; the row is then read by `selectCreated` (a separate statement:
+    /// the insert's own snapshot, taken before it waited for the first attempt's commit, cannot see that row).
+    /// When the first attempt did not commit, the second one inserts. Without a request id every call inserts.
+    public func create(_ values: [FieldValue], requestID: String?) -> Query<Rows> {
+        precondition(values.count == entity.writableColumns.count, "one value per writable column of \(entity.table)")
+        return Query.statement(insert, values.map { $0.sqlParameter } + [requestID]) { $0 }.flatMap { inserted throws(StoreError) in
+            if inserted.rowCount > 0 { return Query(value: inserted) }
+            // Without a request id, ON CONFLICT has nothing to conflict on: the insert always returns its row.
+            guard let requestID else { preconditionFailure("\(insert.name) returned no row without a request id") }
+            return Query.statement(selectCreated, [requestID]) { rows throws(StoreError) in
+                guard rows.rowCount > 0 else { throw .createdRowGone(statement: selectCreated.name) }
+                return rows
+            }
+        }
+    }
+
+    /// The row with this id: one row, or none.
+    public func find(id: Int64) -> Query<Rows> {
+        Query.statement(select, [String(id)]) { $0 }
+    }
+
+    /// Rows in id order, skipping `skip`, at most `take`.
+    public func page(skip: Int64, take: Int64) -> Query<Page> {
+        pageQuery(page, [String(skip), String(take)], skip: skip, count: count, [])
+    }
+
+    /// Whether a row had this id (and is gone now).
+    public func delete(id: Int64) -> Query<Bool> {
+        Query.statement(delete, [String(id)]) { $0.rowCount == 1 }
+    }
+}
+
+/// A page statement built by `pageSQL`, whose last column is the total, so one round trip gives the rows and
+/// the total. A page past the end has no row to carry the total: only then does `count` run.
+func pageQuery(
+    _ statement: PreparedStatement, _ parameters: [String?], skip: Int64, count: PreparedStatement, _ countParameters: [String?]
+) -> Query<Page> {
+    Query.statement(statement, parameters) { $0 }.flatMap { rows in
+        if rows.rowCount > 0 { return Query(value: Page(rows: rows, total: rows.int64(row: 0, column: rows.columnCount - 1))) }
+        if skip == 0 { return Query(value: Page(rows: rows, total: 0)) }
+        return Query.statement(count, countParameters) { Page(rows: .none, total: $0.int64(row: 0, column: 0)) }
+    }
+}

@@ -1,0 +1,106 @@
+import HTTPMessages
+import NotesStore
+import NotesTesting
+import Testing
+@testable import NotesAPI
+
+/// Health, status, the document, and what every route answers the same way, in the process.
+@Suite struct ServiceRoutesTests {
+    let client = TestClient()
+    var runner: FakeStatementRunner { client.runner }
+
+    @Test func healthAnswersOKWhenTheDatabaseDoes() {
+        let response = client.execute("GET", "/healthz")
+        #expect(response.status == 200)
+        #expect(response.body == #"{"status":"ok"}"#)
+    }
+
+    @Test func healthAnswers503WhenTheDatabaseDoesNot() {
+        runner.pingFailure = .unavailable("down")
+        let response = client.execute("GET", "/healthz")
+        #expect(response.status == 503)
+        #expect(response.body == #"{"status":"unavailable"}"#)
+        #expect(response.header("Retry-After") == "1")
+    }
+
+    @Test func statusIsNotFoundWithoutASupervisor() {
+        let response = client.execute("GET", "/status")
+        #expect(response.status == 404)
+        #expect(response.body == #"{"detail":"Not Found"}"#)
+    }
+
+    @Test func statusRefusesAnUnknownFormat() {
+        let response = client.execute("GET", "/status?format=xml")
+        #expect(response.status == 422)
+        #expect(response.body == #"{"detail":[{"type":"enum","loc":["query","format"],"msg":"Input should be 'json' or 'prometheus'","input":"xml","ctx":{"expected":"'json' or 'prometheus'"}}]}"#)
+    }
+
+    @Test func theDocumentIsServedAsEmbedded() {
+        let response = client.execute("GET", "/openapi.json")
+        #expect(response.status == 200)
+        #expect(response.response.body == OpenAPIEndpoint.document)
+        #expect(response.header("Content-Type") == "application/json")
+    }
+
+    @Test func anUnknownPathAnswers404() {
+        let response = client.execute("GET", "/nothing")
+        #expect(response.status == 404)
+        #expect(response.body == #"{"detail":"Not Found"}"#)
+    }
+
+    @Test func aBodyTooLargeIsRefusedWhateverTheRoute() {
+        for path in ["/notes/", "/nothing"] {
+            let response = client.execute("POST", path, bodyProblem: .tooLarge)
+            #expect(response.status == 413)
+            #expect(response.body == #"{"detail":"Request body too large"}"#)
+        }
+        #expect(runner.statements.isEmpty)
+    }
+
+    @Test func aLengthThatIsNoNumberIsABadRequest() {
+        let response = client.execute("POST", "/notes/", bodyProblem: .invalidLength)
+        #expect(response.status == 400)
+        #expect(response.body == #"{"detail":"Invalid Content-Length"}"#)
+    }
+
+    @Test func anIncompleteBodyIsABadRequest() {
+        let response = client.execute("PUT", "/notes/1", bodyProblem: .incomplete)
+        #expect(response.status == 400)
+        #expect(response.body == #"{"detail":"Incomplete request body"}"#)
+    }
+
+    @Test func aDatabaseOutageAnswers503WithRetryAfter() {
+        runner.on("note_select", failure: .unavailable("database connection lost"))
+        let response = client.execute("GET", "/notes/1")
+        #expect(response.status == 503)
+        #expect(response.body == #"{"detail":"Database unavailable"}"#)
+        #expect(response.header("Retry-After") == "1")
+    }
+
+    @Test func aStatementOutOfTimeAnswers503() {
+        runner.on("note_update", failure: .timedOut(statement: "note_update"))
+        let response = client.execute("PUT", "/notes/1", json: #"{"text": "a", "completed": true}"#)
+        #expect(response.status == 503)
+        #expect(response.body == #"{"detail":"Request timed out"}"#)
+        #expect(response.header("Retry-After") == nil)
+    }
+
+    @Test func aFailedStatementAnswers500AndTellsNothingOfIt() {
+        runner.on("note_select", failure: .statementFailed(statement: "note_select", sqlState: SQLState(rawValue: "42P01"), message: "relation \"notes\" does not exist"))
+        let response = client.execute("GET", "/notes/1")
+        #expect(response.status == 500)
+        #expect(response.body == #"{"detail":"Internal Server Error"}"#)
+    }
+
+    @Test func runningOutOfMemoryIsNotAnOutage() {
+        runner.on("note_select", failure: .outOfMemory("reading a result"))
+        let response = client.execute("GET", "/notes/1")
+        #expect(response.status == 500)
+        #expect(response.header("Retry-After") == nil)
+    }
+
+    @Test func aSchemaThatFellBehindAnswers500() {
+        runner.on("note_select", failure: .schemaBehind(current: 3, required: 4))
+        #expect(client.execute("GET", "/notes/1").status == 500)
+    }
+}

@@ -1,0 +1,128 @@
+import Testing
+@testable import NotesStore
+
+/// Statements made from entity descriptions, and the catalog that finds them all.
+@Suite struct EntityTests {
+    @Test func theCatalogFindsEveryStatementOfEveryStore() {
+        let names = Stores().statements.map(\.name)
+        #expect(Set(names).count == names.count, "a statement name used twice")
+        for table in ["note", "author", "article"] {
+            for kind in ["insert", "select_created", "select", "page", "count", "delete"] {
+                #expect(names.contains("\(table)_\(kind)"), "\(table)_\(kind) is not prepared")
+            }
+        }
+        for extra in ["note_page_completed", "note_count_completed", "note_update", "note_patch"] {
+            #expect(names.contains(extra), "\(extra) is not prepared")
+        }
+        #expect(names.count == 22)
+    }
+
+    @Test func aStatementDeclaredInANestedCatalogIsFound() {
+        struct Inner: StatementCatalog { let a = PreparedStatement(name: "a", sql: "SELECT 1") }
+        struct Outer: StatementCatalog {
+            let inner = Inner()
+            let b = PreparedStatement(name: "b", sql: "SELECT 2")
+            let notAStatement = 5
+        }
+        #expect(Outer().statements.map(\.name) == ["a", "b"])
+    }
+
+    @Test func insertWritesTheWritableColumnsAndTheRequestIDOnce() {
+        let table = EntityTable(.article)
+        #expect(table.insert.sql == """
+            INSERT INTO articles (title, content, author_id, request_id) VALUES ($1, $2, $3, $4) \
+            ON CONFLICT (request_id) DO NOTHING RETURNING id, title, content, author_id
+            """)
+        #expect(!table.insert.readsOnly)
+    }
+
+    @Test func timestampsAreFormattedByTheServerInUTC() {
+        #expect(Entity.note.selectList.contains(#"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#))
+        #expect(Entity.note.selectList.hasPrefix("id, text, completed, "))
+    }
+
+    @Test func readsAreMarkedAsReadsAndWritesAreNot() {
+        let table = EntityTable(.author)
+        let reads = [table.select, table.selectCreated, table.page, table.count].filter { $0.readsOnly }
+        let writes = [table.insert, table.delete].filter { !$0.readsOnly }
+        #expect(reads.count == 4)
+        #expect(writes.count == 2)
+        #expect(!NoteStore().update.readsOnly && !NoteStore().patch.readsOnly)
+    }
+
+    @Test func replaceSetsEveryWritableColumnAndTheUpdateTime() {
+        #expect(replaceSQL(.note).hasPrefix("UPDATE notes SET text = $2::text, completed = $3::boolean, updated_at = now() WHERE id = $1"))
+    }
+
+    @Test func patchKeepsWhatIsLeftOutAndTheUpdateTimeWhenNothingChanges() {
+        let sql = patchSQL(.note)
+        #expect(sql.contains("text = coalesce($2::text, text), completed = coalesce($3::boolean, completed)"))
+        #expect(sql.contains("CASE WHEN $2::text IS NULL AND $3::boolean IS NULL THEN updated_at ELSE now() END"))
+    }
+
+    @Test func writableColumnsAreThoseClientsSend() {
+        #expect(Entity.note.writableColumns.map(\.name) == ["text", "completed"])
+        #expect(Entity.author.writableColumns.map(\.name) == ["first_name", "last_name"])
+        #expect(Entity.article.writableColumns.map(\.name) == ["title", "content", "author_id"])
+    }
+
+    @Test func fieldValuesBecomeTextParameters() {
+        #expect(FieldValue.text("a").sqlParameter == "a")
+        #expect(FieldValue.boolean(true).sqlParameter == "t")
+        #expect(FieldValue.boolean(false).sqlParameter == "f")
+        #expect(FieldValue.integer(-3).sqlParameter == "-3")
+        #expect(FieldValue.absent.sqlParameter == nil)
+    }
+}
+
+@Suite struct RowsTests {
+    let rows = Rows(columnCount: 3, values: [["1", "text", "t"], ["-42", nil, "f"]])
+
+    @Test func readsValuesByRowAndColumn() {
+        #expect(rows.rowCount == 2 && rows.columnCount == 3)
+        #expect(rows.string(row: 0, column: 1) == "text")
+        #expect(Array(rows.bytes(row: 1, column: 0)) == Array("-42".utf8))
+    }
+
+    @Test func readsIntegersAndBooleans() {
+        #expect(rows.int64(row: 0, column: 0) == 1)
+        #expect(rows.int64(row: 1, column: 0) == -42)
+        #expect(rows.bool(row: 0, column: 2))
+        #expect(!rows.bool(row: 1, column: 2))
+    }
+
+    @Test func tellsNullFromEmptyText() {
+        let empty = Rows(columnCount: 2, values: [["", nil]])
+        #expect(!empty.isNull(row: 0, column: 0))
+        #expect(empty.isNull(row: 0, column: 1))
+        #expect(empty.string(row: 0, column: 0) == "")
+        #expect(rows.isNull(row: 1, column: 1))
+    }
+
+    @Test func noneHasNoRows() {
+        #expect(Rows.none.rowCount == 0)
+    }
+}
+
+@Suite struct StoreErrorTests {
+    @Test func namedSQLStatesAndTheirClasses() {
+        #expect(SQLState.foreignKeyViolation.rawValue == "23503")
+        #expect(SQLState.foreignKeyViolation.errorClass == "23")
+        #expect(SQLState(rawValue: "08006").isOutage)
+        #expect(SQLState.adminShutdown.isOutage && SQLState.crashShutdown.isOutage && SQLState.cannotConnectNow.isOutage)
+        #expect(!SQLState.queryCanceled.isOutage && !SQLState.foreignKeyViolation.isOutage)
+    }
+
+    @Test func aStatementFailureIsKnownByItsCode() {
+        let error = StoreError.statementFailed(statement: "s", sqlState: .foreignKeyViolation, message: "m")
+        #expect(error.isStatementFailure(.foreignKeyViolation))
+        #expect(!error.isStatementFailure(.queryCanceled))
+        #expect(!StoreError.unavailable("x").isStatementFailure(.foreignKeyViolation))
+    }
+
+    @Test func eachErrorSaysWhatHappened() {
+        #expect(StoreError.createdRowGone(statement: "note_select_created").description.contains("deleted"))
+        #expect(StoreError.outOfMemory("opening a database connection").description == "out of memory: opening a database connection")
+        #expect(StoreError.statementFailed(statement: "s", sqlState: nil, message: "m").description == "statement s failed (SQLSTATE none): m")
+    }
+}
