@@ -36,7 +36,7 @@ public struct NotesApplication {
     public static var statements: [PreparedStatement] { Stores().statements }
 
     /// The responses to `requests`, in the same order. Their statements go to the database together
-    /// (`StatementRunner.run`), in the order of the requests.
+    /// (`runQueries`), in the order of the requests.
     public func respond(to requests: [HTTPRequest]) -> [HTTPResponse] {
         var endpoints: [Endpoint?] = []
         endpoints.reserveCapacity(requests.count)
@@ -47,7 +47,7 @@ public struct NotesApplication {
             endpoints.append(endpoint)
             queries.append(query)
         }
-        let outcomes = services.runner.run(queries)
+        let outcomes = runQueries(queries, on: services.runner)
         return requests.indices.map { index in
             let answer: Result<HTTPResponse, RequestError>
             switch outcomes[index] {
