@@ -5,8 +5,9 @@ import re
 
 import pytest
 
-from expect import (ANY_INT, MAX_ID, OneOf, assert_json, assert_not_found, assert_note, assert_validation,
-                    parse_timestamp)
+from harness.assertions import (ANY_INT, OneOf, assert_json, assert_not_found, assert_note, assert_validation,
+                                parse_timestamp)
+from harness.contract import MAX_ID
 
 ONE_MIB = 1024 * 1024
 

@@ -56,9 +56,13 @@ from typing import Callable, Optional
 
 import pytest
 
-from expect import (MAX_ID, assert_json, assert_not_found, assert_note, assert_validation, total_count)
-from stack import CRASH_MARKERS, FCGI_END_REQUEST, FCGI_STDIN, Response, Stack, _proc_stat, wait_until
-from test_blog import AUTHOR_MISSING, create_article, create_author
+from harness.api import AUTHOR_MISSING, create_article, create_author
+from harness.assertions import assert_json, assert_not_found, assert_note, assert_validation, total_count
+from harness.contract import MAX_ID
+from harness.fastcgi import FCGI_END_REQUEST, FCGI_STDIN
+from harness.http import Response
+from harness.processes import CRASH_MARKERS, proc_stat, wait_until
+from harness.stack import Stack
 from test_fastcgi_peer import (FCGI_KEEP_CONN, Peer, begin, http_answer, params_stream, parse_records, record,
                                records, request_params)
 
@@ -126,7 +130,7 @@ def stopped(pid: int):
     """The worker stopped (SIGSTOP) for the block, continued after it whatever happens."""
     os.kill(pid, signal.SIGSTOP)
     try:
-        wait_until(lambda: (_proc_stat(pid) or ("gone",))[0] == "T", 10, what=f"worker {pid} to stop")
+        wait_until(lambda: (proc_stat(pid) or ("gone",))[0] == "T", 10, what=f"worker {pid} to stop")
         yield
     finally:
         os.kill(pid, signal.SIGCONT)

@@ -3,11 +3,10 @@ the completed filter and X-Total-Count on every list."""
 
 import pytest
 
-from expect import (MAX_ID, OneOf, assert_article, assert_author, assert_json, assert_no_content, assert_note,
-                    assert_not_found, assert_validation, parse_timestamp, total_count)
-
-AUTHOR_MISSING = {"detail": "Author does not exist"}
-ARTICLE_MISSING = {"detail": "Article does not exist"}
+from harness.api import ARTICLE_MISSING, AUTHOR_MISSING, create_article, create_author
+from harness.assertions import (OneOf, assert_author, assert_json, assert_no_content, assert_not_found, assert_note,
+                                assert_validation, parse_timestamp, total_count)
+from harness.contract import MAX_ID
 
 
 @pytest.fixture(scope="module")
@@ -18,16 +17,6 @@ def blog_stack(module_launcher):
 @pytest.fixture(scope="module")
 def api(blog_stack):
     return blog_stack.client
-
-
-def create_author(api, first="Ada", last="Lovelace", path="/authors") -> dict:
-    return assert_author(assert_json(api.post(path, {"first_name": first, "last_name": last}), 201),
-                         first_name=first, last_name=last)
-
-
-def create_article(api, author_id, title="A title", content="Some content", path="/articles") -> dict:
-    resp = api.post(path, {"title": title, "content": content, "author_id": author_id})
-    return assert_article(assert_json(resp, 201), title=title, content=content, author_id=author_id)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ exactly-once Access-Control-Allow-Origin shows that nothing upstream adds a seco
 
 import pytest
 
-from expect import MAX_ID
+from harness.contract import MAX_ID
 
 GOOD = "https://good.example"
 GOOD2 = "https://also-good.example"

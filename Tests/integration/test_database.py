@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from expect import assert_json, assert_note
-from stack import CRASH_MARKERS, child_env, migrate, wait_until
+from harness.assertions import assert_json, assert_note
+from harness.postgres import migrate
+from harness.processes import CRASH_MARKERS, child_env, wait_until
 
 PASSWORD = "S3cretPw-do-not-print"
 DB_DOWN = {"detail": "Database unavailable"}

@@ -12,9 +12,10 @@ import json
 import re
 import time
 
-from expect import assert_json, assert_note
-from stack import Database, process_alive, wait_until
-from topology import libpq_url, pg_server
+from harness.assertions import assert_json, assert_note
+from harness.pgserver import libpq_url, pg_server
+from harness.postgres import Database
+from harness.processes import process_alive, wait_until
 
 DB_DOWN = {"detail": "Database unavailable"}
 

@@ -46,10 +46,13 @@ from typing import Optional
 
 import pytest
 
-from expect import assert_json, assert_load_clean, assert_note
-from stack import (CRASH_MARKERS, FCGI_BEGIN_REQUEST, FCGI_ABORT_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS,
-                   FCGI_RESPONDER, FCGI_STDIN, FCGI_STDOUT, LoadClient, Response, Stack, _fcgi_pairs,
-                   parse_cgi_response, socket_fd_count, wait_until)
+from harness.assertions import assert_json, assert_load_clean, assert_note
+from harness.fastcgi import (FCGI_ABORT_REQUEST, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_RESPONDER,
+                             FCGI_STDIN, FCGI_STDOUT, _fcgi_pairs, parse_cgi_response)
+from harness.http import Response
+from harness.load import LoadClient
+from harness.processes import CRASH_MARKERS, socket_fd_count, wait_until
+from harness.stack import Stack
 
 WORKERS = 2
 # The pool's --timeout. The tests for stalled peers expect a worker to let go of one within about this long.

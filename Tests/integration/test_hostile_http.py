@@ -31,8 +31,9 @@ from typing import Callable, Optional, Union
 
 import pytest
 
-from expect import ANY_INT, OneOf, assert_json, assert_note
-from stack import CRASH_MARKERS, REPO_ROOT, Response, socket_fd_count, wait_until
+from harness.assertions import ANY_INT, OneOf, assert_json, assert_note
+from harness.http import Response
+from harness.processes import CRASH_MARKERS, REPO_ROOT, socket_fd_count, wait_until
 
 WORKERS = 2
 ONE_MIB = 1024 * 1024

@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional
 
-from expect import assert_json, assert_note, total_count
-from stack import Stack
+from harness.assertions import assert_json, assert_note, total_count
+from harness.stack import Stack
 
 CLIENTS = 8
 NOTES_PER_CLIENT = 1000

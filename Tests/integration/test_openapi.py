@@ -19,23 +19,12 @@ from pathlib import Path
 
 import pytest
 
-import stack
-from expect import assert_json
+from harness.assertions import assert_json
+from harness.contract import CONTRACT_OPERATIONS, OPTIONAL_OPERATIONS
+from harness.processes import REPO_ROOT, SCRIPTS_DIR, child_env, free_port, make_dir, run
 
-DOCS_UI_PAGE = stack.REPO_ROOT / "docs-ui" / "index.html"
+DOCS_UI_PAGE = REPO_ROOT / "docs-ui" / "index.html"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-# The contract's operations at their documented paths (notes with, blog without the trailing slash).
-CONTRACT_OPERATIONS = {
-    ("GET", "/notes/"), ("POST", "/notes/"),
-    ("GET", "/notes/{note_id}/"), ("PUT", "/notes/{note_id}/"), ("PATCH", "/notes/{note_id}/"),
-    ("DELETE", "/notes/{note_id}/"),
-    ("GET", "/authors"), ("POST", "/authors"), ("GET", "/authors/{author_id}"), ("DELETE", "/authors/{author_id}"),
-    ("GET", "/articles"), ("POST", "/articles"), ("GET", "/articles/{article_id}"),
-    ("DELETE", "/articles/{article_id}"),
-    ("GET", "/healthz"), ("GET", "/status"),
-}
-OPTIONAL_OPERATIONS = {("GET", "/openapi.json")}
 
 SCHEMATHESIS_MAX_EXAMPLES = 50
 SCHEMATHESIS_SEED = int(os.environ.get("NOTES_SCHEMATHESIS_SEED", "4242"))
@@ -140,7 +129,7 @@ def test_schemathesis_finds_nothing(docs_stack, api, document):
     import schemathesis
 
     port = docs_stack.nginx.port
-    workdir = stack.make_dir(docs_stack.dir / "schemathesis")
+    workdir = make_dir(docs_stack.dir / "schemathesis")
     cmd = [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{port}/openapi.json",
            "--include-path-regex", "^/",
            "--checks", "all",
@@ -152,7 +141,7 @@ def test_schemathesis_finds_nothing(docs_stack, api, document):
            "--no-color",
            "--report", "junit", "--report-dir", str(workdir / "report")]
     proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=stack.child_env(), start_new_session=True)
+                            stderr=subprocess.STDOUT, text=True, env=child_env(), start_new_session=True)
     try:
         output, _ = proc.communicate(timeout=SCHEMATHESIS_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -199,7 +188,7 @@ def test_docs_assets_are_served_with_their_content_types(api, path, ctype):
 
 
 def test_docs_files_come_from_the_installed_package(api):
-    dist = Path(stack.run([stack.SCRIPTS_DIR / "docs-assets", "locate"], timeout=60).stdout.strip())
+    dist = Path(run([SCRIPTS_DIR / "docs-assets", "locate"], timeout=60).stdout.strip())
     for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
         assert api.get(f"/docs/{name}").body == (dist / name).read_bytes(), f"/docs/{name} differs from {dist}"
     assert api.get("/docs/").body == DOCS_UI_PAGE.read_bytes()
@@ -278,9 +267,9 @@ def run_chromium(url: str, workdir: Path) -> tuple[str, dict]:
     It reaches no other host: every host name but 127.0.0.1 resolves to nothing inside Chromium itself (no
     DNS query is made), every connection but to 127.0.0.1 goes to a closed local port as "proxy", and its
     background services (updates, sync, sign-in, translation...) are switched off as far as flags allow."""
-    profile = stack.make_dir(workdir / "profile")
+    profile = make_dir(workdir / "profile")
     netlog = workdir / "netlog.json"
-    dead_proxy_port = stack.free_port()
+    dead_proxy_port = free_port()
     cmd = [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
            f"--user-data-dir={profile}", "--incognito", "--no-first-run", "--no-default-browser-check",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -292,9 +281,9 @@ def run_chromium(url: str, workdir: Path) -> tuple[str, dict]:
            f"--proxy-server=http://127.0.0.1:{dead_proxy_port}", "--proxy-bypass-list=127.0.0.1",
            f"--log-net-log={netlog}",
            "--virtual-time-budget=15000", "--dump-dom", url]
-    env = stack.child_env(HOME=str(workdir), XDG_CONFIG_HOME=str(workdir / "config"),
-                          XDG_CACHE_HOME=str(workdir / "cache"), GOOGLE_API_KEY=None,
-                          GOOGLE_DEFAULT_CLIENT_ID=None, GOOGLE_DEFAULT_CLIENT_SECRET=None)
+    env = child_env(HOME=str(workdir), XDG_CONFIG_HOME=str(workdir / "config"),
+                    XDG_CACHE_HOME=str(workdir / "cache"), GOOGLE_API_KEY=None,
+                    GOOGLE_DEFAULT_CLIENT_ID=None, GOOGLE_DEFAULT_CLIENT_SECRET=None)
     with open(workdir / "chromium.stderr", "wb") as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env,
                                 start_new_session=True)
@@ -334,7 +323,7 @@ def net_log_requests(log: dict) -> tuple[list[tuple[str, str]], list[str]]:
 
 def test_chromium_renders_every_operation(docs_stack, api, document):
     base = f"http://127.0.0.1:{api.port}"
-    workdir = stack.make_dir(docs_stack.dir / "chromium")
+    workdir = make_dir(docs_stack.dir / "chromium")
     dom, log = run_chromium(f"{base}/docs/", workdir)
 
     parser = OperationsInDom()

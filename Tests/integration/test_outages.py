@@ -14,9 +14,12 @@ import uuid
 
 import pytest
 
-from expect import assert_json, assert_note
-from stack import Background, lock_waiting_worker, process_alive, wait_until
-from topology import backend_waiting_on_lock, net_namespace, pg_server
+from harness.assertions import assert_json, assert_note
+from harness.load import Background
+from harness.netns import net_namespace
+from harness.pgserver import pg_server
+from harness.postgres import backend_waiting_on_lock, lock_waiting_worker
+from harness.processes import process_alive, wait_until
 
 DB_DOWN = {"detail": "Database unavailable"}
 WORKERS = 2

@@ -11,10 +11,11 @@ import threading
 
 import pytest
 
-from expect import (assert_article, assert_author, assert_json, assert_load_clean, assert_no_content, assert_note,
-                    assert_not_found, assert_status, assert_validation, total_count)
-from stack import wait_until
-from topology import APP_USER, BouncedDatabase, PgBouncer, pg_server
+from harness.assertions import (assert_article, assert_author, assert_json, assert_load_clean, assert_no_content,
+                                assert_not_found, assert_note, assert_status, assert_validation, total_count)
+from harness.pgbouncer import BouncedDatabase, PgBouncer
+from harness.pgserver import APP_USER, pg_server
+from harness.processes import wait_until
 
 WORKERS = 4
 POOL_SIZE = 2

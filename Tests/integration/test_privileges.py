@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from stack import SERVICE_USER, child_env, is_root, make_dir, process_alive, wait_until
+from harness.processes import SERVICE_USER, child_env, is_root, make_dir, process_alive, wait_until
 
 # NoNewPrivs set; effective, permitted and bounding-irrelevant capability sets empty.
 EMPTY_CAPABILITIES = "0000000000000000"

@@ -9,9 +9,10 @@ import stat
 
 import pytest
 
-from expect import assert_json, assert_note
-from stack import (CRASH_MARKERS, Client, FastCGIConnection, fastcgi_request, proc_comm, process_alive,
-                   socket_fd_count, wait_until)
+from harness.assertions import assert_json, assert_note
+from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.http import Client
+from harness.processes import CRASH_MARKERS, proc_comm, process_alive, socket_fd_count, wait_until
 
 WORKERS = 3
 

@@ -7,8 +7,10 @@ import shutil
 import signal
 import time
 
-from expect import assert_json, assert_load_clean, assert_note, assert_status
-from stack import give_to_service_user, hold_request_on_lock, make_dir, migrate, proc_comm, process_alive, wait_until
+from harness.assertions import assert_json, assert_load_clean, assert_note, assert_status
+from harness.postgres import migrate
+from harness.processes import give_to_service_user, make_dir, proc_comm, process_alive, wait_until
+from harness.stack import hold_request_on_lock
 
 WORKERS = 3
 

@@ -20,10 +20,15 @@ from typing import Union
 
 import pytest
 
-from expect import assert_json, assert_nginx_unavailable, assert_note
-from stack import (REPO_ROOT, SCRIPTS_DIR, Client, Database, FastCGIConnection, Launcher, Nginx, Response, SERVICE_USER,
-                   Supervisor, fastcgi_request, free_port, make_dir, migrate, proc_comm, process_alive, run,
-                   wait_until)
+from harness.assertions import assert_json, assert_nginx_unavailable, assert_note
+from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.http import Client, Response
+from harness.nginx import Nginx
+from harness.postgres import Database, migrate
+from harness.processes import (REPO_ROOT, SCRIPTS_DIR, SERVICE_USER, free_port, make_dir, proc_comm, process_alive, run,
+                               wait_until)
+from harness.stack import Launcher
+from harness.supervisor import Supervisor
 
 UPSTREAM_FILE = REPO_ROOT / "nginx" / "notes-upstream.conf"
 

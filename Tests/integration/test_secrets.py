@@ -1,7 +1,7 @@
 """The database password is never exposed (issue 7): not in a log line, an error response, /status or a process
 title.
 
-PostgreSQL on TCP with password authentication (``topology.PgServer``: scram-sha-256 for every TCP client, trust
+PostgreSQL on TCP with password authentication (``pgserver.PgServer``: scram-sha-256 for every TCP client, trust
 only on its private unix socket, which the test itself uses), and a role of this module's own whose password is
 distinctive and awkward: a fresh random core (searched for on its own, so even a partial or re-encoded copy is
 found) between characters that URLs and pgpass files must escape. The service gets it the usual way, in
@@ -39,10 +39,11 @@ from typing import Optional
 
 import pytest
 
-from expect import assert_json, assert_note
-from stack import (Client, Database, child_env, free_port, give_to_service_user, make_dir, migrate, run,
-                   wait_until)
-from topology import pg_server
+from harness.assertions import assert_json, assert_note
+from harness.http import Client
+from harness.pgserver import pg_server
+from harness.postgres import Database, migrate
+from harness.processes import child_env, free_port, give_to_service_user, make_dir, run, wait_until
 
 WORKERS = 2
 ROLE = "keeper"

@@ -6,8 +6,11 @@ import signal
 
 import pytest
 
-from expect import assert_json, assert_status, parse_prometheus
-from stack import fastcgi_request, hold_request_on_lock, wait_until
+from harness.assertions import assert_json, assert_status
+from harness.fastcgi import fastcgi_request
+from harness.processes import wait_until
+from harness.prometheus import parse_prometheus
+from harness.stack import hold_request_on_lock
 
 WORKERS = 2
 

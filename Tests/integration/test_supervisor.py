@@ -10,9 +10,13 @@ import time
 
 import pytest
 
-from expect import (assert_json, assert_load_clean, assert_nginx_unavailable, assert_note, assert_status)
-from stack import (WORKER_APP_PREFIX, Background, Client, FastCGIConnection, fastcgi_request,
-                   give_to_service_user, hold_request_on_lock, make_dir, proc_comm, process_alive, signal_pending, wait_until)
+from harness.assertions import assert_json, assert_load_clean, assert_nginx_unavailable, assert_note, assert_status
+from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.http import Client
+from harness.load import Background
+from harness.postgres import WORKER_APP_PREFIX
+from harness.processes import give_to_service_user, make_dir, proc_comm, process_alive, signal_pending, wait_until
+from harness.stack import hold_request_on_lock
 
 
 def no_worker_left(pids):

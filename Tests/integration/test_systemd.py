@@ -25,10 +25,12 @@ from pathlib import Path
 
 import pytest
 
-import stack
+from harness.http import Client
+from harness.processes import REPO_ROOT, SCRIPTS_DIR, free_port, make_dir, run
+from harness.stack import Stack
 
-SYSTEMD_DIR = stack.REPO_ROOT / "systemd"
-NGINX_SITE = stack.REPO_ROOT / "nginx" / "notes.conf"
+SYSTEMD_DIR = REPO_ROOT / "systemd"
+NGINX_SITE = REPO_ROOT / "nginx" / "notes.conf"
 UNITS = ("notes.service", "notes.socket")
 INSTALLED_BIN_DIR = "/usr/local/bin/"
 
@@ -258,7 +260,7 @@ def test_units_agree_with_each_other_and_with_nginx(shipped):
 
 
 @pytest.fixture(scope="module")
-def status_stack(module_launcher) -> stack.Stack:
+def status_stack(module_launcher) -> Stack:
     return module_launcher.stack("status-access")
 
 
@@ -269,27 +271,27 @@ class LocalNginx:
         self.state_dir = state_dir
 
     def start(self) -> "LocalNginx":
-        stack.run([stack.SCRIPTS_DIR / "nginx-local", "start", self.state_dir], timeout=60)
+        run([SCRIPTS_DIR / "nginx-local", "start", self.state_dir], timeout=60)
         return self
 
     def close(self) -> None:
-        stack.run([stack.SCRIPTS_DIR / "nginx-local", "stop", self.state_dir], timeout=60, check=False)
+        run([SCRIPTS_DIR / "nginx-local", "stop", self.state_dir], timeout=60, check=False)
 
 
 @pytest.fixture(scope="module")
-def denying_client(module_launcher, status_stack) -> stack.Client:
+def denying_client(module_launcher, status_stack) -> Client:
     """An nginx serving the shipped site, rendered as usual, except that its /status allows 127.0.0.2
     instead of 127.0.0.1: the tests, on 127.0.0.1, are then a client it must refuse."""
-    state_dir = stack.make_dir(module_launcher.tmp_root / "nginx-deny")
-    port = stack.free_port()
-    stack.run([stack.SCRIPTS_DIR / "nginx-local", "render", state_dir, str(port),
-               status_stack.supervisor.fastcgi_addr], timeout=60)
+    state_dir = make_dir(module_launcher.tmp_root / "nginx-deny")
+    port = free_port()
+    run([SCRIPTS_DIR / "nginx-local", "render", state_dir, str(port),
+         status_stack.supervisor.fastcgi_addr], timeout=60)
     site = state_dir / "nginx" / "notes-site.conf"
     text = site.read_text()
     assert text.count("allow 127.0.0.1;") == 1, "the rendered site should hold one `allow 127.0.0.1;`"
     site.write_text(text.replace("allow 127.0.0.1;", "allow 127.0.0.2;"))
     module_launcher.add(LocalNginx(state_dir)).start()
-    return stack.Client(port)
+    return Client(port)
 
 
 @pytest.mark.parametrize("path", ["/status", "/status/", "/status?format=prometheus"])

@@ -4,8 +4,11 @@ import os
 import re
 import signal
 
-from expect import NGINX_UNAVAILABLE, assert_json, assert_load_clean, assert_nginx_unavailable, assert_note, assert_status
-from stack import WORKER_APP_PREFIX, hold_request_on_lock, migrate, process_alive, wait_until
+from harness.assertions import (NGINX_UNAVAILABLE, assert_json, assert_load_clean, assert_nginx_unavailable,
+                                assert_note, assert_status)
+from harness.postgres import WORKER_APP_PREFIX, migrate
+from harness.processes import process_alive, wait_until
+from harness.stack import hold_request_on_lock
 
 
 def test_request_blocked_past_timeout_is_ended_and_its_lock_freed(launcher):

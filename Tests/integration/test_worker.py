@@ -10,9 +10,10 @@ import subprocess
 
 import pytest
 
-from expect import assert_json, assert_note, assert_validation
-from stack import (CRASH_MARKERS, FastCGIConnection, fastcgi_request, migrate, signal_pending, socket_fd_count,
-                   wait_until)
+from harness.assertions import assert_json, assert_note, assert_validation
+from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.postgres import migrate
+from harness.processes import CRASH_MARKERS, signal_pending, socket_fd_count, wait_until
 
 ONE_MIB = 1024 * 1024
 PASSWORD = "S3cretPw-do-not-print"

@@ -1,4 +1,9 @@
-"""Assertions on the notes API's responses (shapes from the issue: FastAPI-compatible)."""
+"""Assertions on the shapes of the notes API's answers (FastAPI-compatible, from the issue): notes, authors and
+articles (their key sets are the contract's, in ``contract``), FastAPI-style 422s, RFC 3339 UTC timestamps, 204s,
+X-Total-Count; the /status document; a load without failures and nginx's own 503.
+
+Python 3 standard library only.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,10 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from stack import Response
+from harness.contract import ARTICLE_KEYS, AUTHOR_KEYS, MAX_ID, NOTE_KEYS
+from harness.http import Response
 
-NOTE_KEYS = {"id", "text", "completed", "created_at", "updated_at"}
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
-MAX_ID = 9223372036854775807
 
 
 class AnyInt:
@@ -92,10 +96,6 @@ def assert_note(note, *, text: Optional[str] = None, completed: Optional[bool] =
 
 def assert_not_found(resp: Response) -> None:
     assert_json(resp, 404, {"detail": "Note not found"})
-
-
-AUTHOR_KEYS = {"id", "first_name", "last_name", "created_at", "updated_at"}
-ARTICLE_KEYS = {"id", "title", "content", "author_id"}
 
 
 def _is_id(value) -> bool:
@@ -260,79 +260,6 @@ def assert_status(doc, *, pid: Optional[int] = None, listen: Optional[str] = Non
         listed = sum(1 for w in wl if w["state"] == state)
         assert counts[state] == listed, f"workers.{state} = {counts[state]} but {listed} listed as {state}: {doc}"
     return doc
-
-
-# ---------------------------------------------------------------------------------------------- Prometheus
-
-PROM_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
-PROM_SAMPLE = re.compile(rf"^({PROM_NAME})(?:\{{(.*)\}})?[ \t]+(\S+)(?:[ \t]+-?\d+)?$")
-PROM_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\\n]|\\[\\"n])*)"\s*(?:,|$)')
-PROM_TYPES = ("counter", "gauge", "histogram", "summary", "untyped")
-
-
-def _prom_value(text: str) -> float:
-    if text in ("+Inf", "Inf"):
-        return float("inf")
-    if text == "-Inf":
-        return float("-inf")
-    if text == "NaN":
-        return float("nan")
-    try:
-        return float(text)
-    except ValueError:
-        raise AssertionError(f"not a Prometheus sample value: {text!r}")
-
-
-def _prom_labels(text: Optional[str], line: str) -> dict:
-    labels, pos = {}, 0
-    text = text or ""
-    while pos < len(text):
-        m = PROM_LABEL.match(text, pos)
-        assert m and m.end() > pos, f"bad label set in line {line!r}"
-        assert m.group(1) not in labels, f"label {m.group(1)} repeated in {line!r}"
-        labels[m.group(1)] = m.group(2).replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
-        pos = m.end()
-    return labels
-
-
-def parse_prometheus(text: str):
-    """Parse the Prometheus text exposition format (0.0.4) strictly enough to catch malformed output.
-
-    Returns (samples, types, helps): samples as [(name, labels, value)], types {family: type},
-    helps {family: text}. Every sample's family must have a # TYPE line before its first sample."""
-    assert text.endswith("\n"), "Prometheus text must end with a newline"
-    samples, types, helps, seen = [], {}, {}, set()
-    for line in text.split("\n")[:-1]:
-        if not line.strip():
-            continue
-        if line.startswith("#"):
-            parts = line.split(None, 3)
-            if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
-                name = parts[2]
-                assert re.fullmatch(PROM_NAME, name), f"bad metric name in {line!r}"
-                if parts[1] == "TYPE":
-                    assert len(parts) == 4 and parts[3] in PROM_TYPES, f"bad TYPE line {line!r}"
-                    assert name not in types, f"TYPE repeated for {name}"
-                    assert name not in seen, f"TYPE for {name} after its samples"
-                    types[name] = parts[3]
-                else:
-                    assert name not in helps, f"HELP repeated for {name}"
-                    helps[name] = parts[3] if len(parts) == 4 else ""
-            continue
-        m = PROM_SAMPLE.match(line)
-        assert m, f"not a Prometheus sample line: {line!r}"
-        name, labels, value = m.group(1), _prom_labels(m.group(2), line), _prom_value(m.group(3))
-        family = name
-        if family not in types:
-            for suffix in ("_bucket", "_sum", "_count"):
-                if name.endswith(suffix) and types.get(name[:-len(suffix)]) in ("histogram", "summary"):
-                    family = name[:-len(suffix)]
-        assert family in types, f"sample {name} has no # TYPE line before it"
-        seen.add(family)
-        samples.append((name, labels, value))
-    keys = [(n, tuple(sorted(l.items()))) for n, l, _ in samples]
-    assert len(keys) == len(set(keys)), "a sample (name and labels) appears twice"
-    return samples, types, helps
 
 
 # ---------------------------------------------------------------------------------------------- load
