@@ -17,7 +17,7 @@ export HTTP_PORT WORKERS STATE_DIR
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 
-.PHONY: help deps build run test unit-test integration-test fuzz fuzz-smoke asan-test leak-check bench clean
+.PHONY: help deps build run test unit-test integration-test fuzz fuzz-smoke asan-test leak-check bench openapi clean
 
 help:
 	@echo "make run               install what is missing, build, start PostgreSQL + workers + nginx on"
@@ -31,6 +31,8 @@ help:
 	@echo "make leak-check        one worker, 10,000 requests, LeakSanitizer (bench/leak-check)"
 	@echo "make bench             benchmark on a private stack (bench/run, ~5 min; docs/PERFORMANCE.md);"
 	@echo "                       measures the binaries in .build/release as they are: make build first"
+	@echo "make openapi           render the OpenAPI document and nginx's route map from the endpoints' declarations"
+	@echo "                       (Sources/NotesAPI/OpenAPI/openapi.json, nginx/notes.conf; the overlay: overlay.json)"
 	@echo "make deps              scripts/install-deps only"
 	@echo "make clean             remove .build, .build-asan, .build-fuzz (never STATE_DIR: it holds the database)"
 	@echo "variables: HTTP_PORT, WORKERS, STATE_DIR (and DATABASE_URL, CORS_ORIGINS from the environment)"
@@ -71,6 +73,13 @@ leak-check: deps
 # No dependency on build: the benchmark measures the binaries that are there (it builds only if they are missing).
 bench:
 	@bench/run
+
+# The document's facts come from the endpoints' declarations, its prose and examples from the overlay; a unit
+# test fails until the committed files are what this writes.
+openapi:
+	$(SWIFT) build --product notes-openapi
+	"$$($(SWIFT) build --show-bin-path)/notes-openapi" write Sources/NotesAPI/OpenAPI/overlay.json \
+		Sources/NotesAPI/OpenAPI/openapi.json nginx/notes.conf
 
 clean:
 	rm -rf .build .build-asan .build-fuzz

@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "notes-supervisor", targets: ["notes-supervisor"]),
         .executable(name: "notes-worker", targets: ["notes-worker"]),
         .executable(name: "notes-null-responder", targets: ["notes-null-responder"]),
+        // `make openapi`: the OpenAPI document and nginx's route map, rendered from the endpoints' declarations.
+        .executable(name: "notes-openapi", targets: ["notes-openapi"]),
         // For the libFuzzer targets in Fuzz/, a package of their own (scripts/fuzz).
         .library(name: "NotesAPI", targets: ["NotesAPI"]),
     ],
@@ -39,6 +41,8 @@ let package = Package(
                 "HTTPMessages", "NotesStore", "Scoreboard", "SystemSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // The overlay is read by `make openapi` and the tests, never by the worker.
+            exclude: ["OpenAPI/overlay.json"],
             resources: [.embedInCode("OpenAPI/openapi.json")]
         ),
         .target(name: "Supervisor", dependencies: [
@@ -59,6 +63,7 @@ let package = Package(
 
         // The benchmark's ceiling: the FastCGI layer with a fixed answer and no database.
         .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "SystemSupport"]),
+        .executableTarget(name: "notes-openapi", dependencies: ["NotesAPI"]),
 
         // Fakes behind the seams the product uses (StatementRunner, PipelineConnection) and an in-process client.
         .target(

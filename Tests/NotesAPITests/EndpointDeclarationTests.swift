@@ -30,13 +30,15 @@ import Testing
 
     @Test func anEndpointOfOneRowDeclaresItsNotFound() {
         for endpoint in Endpoints.all where !endpoint.parameters.filter({ $0.location == .path }).isEmpty {
-            #expect(endpoint.errors.contains { if case .notFound = $0 { true } else { false } }, "\(endpoint.operationID)")
+            #expect(endpoint.errors.contains { if case .notFound = $0.error { true } else { false } }, "\(endpoint.operationID)")
         }
     }
 
     @Test func theRouterHasExactlyTheDeclaredEndpoints() {
+        // The router keeps no trailing slash: a request matches with or without one.
         let routed = NotesApplication.router.endpoints.map { "\($0.method) \($0.pattern)" }
-        #expect(Set(routed) == Set(Endpoints.all.map { "\($0.method) \($0.path)" }))
+        let declared = Endpoints.all.map { "\($0.method) \($0.path.count > 1 && $0.path.hasSuffix("/") ? String($0.path.dropLast()) : $0.path)" }
+        #expect(Set(routed) == Set(declared))
     }
 
     @Test func bodiesAreTheWritableColumnsOfTheirEntity() {

@@ -4,35 +4,40 @@ import NotesStore
 /// `/articles` and `/articles/{article_id}`, from the FastAPI blog example; the content is stored as sent
 /// (the example stores the title by mistake).
 enum ArticleEndpoints {
-    static let articleID = Parameter.pathID("article_id", "The article's id.")
-    static let notFound = APIError.notFound("Article does not exist")
+    static let articleID = Parameter.pathID("article_id", "The article's id (a positive 64-bit integer)")
+    static let notFound = ErrorCase.named("ArticleNotFound", .notFound("Article does not exist"), "No article has this id")
+    static let authorMissing = ErrorCase.inPlace(.notFound("Author does not exist"), "No author has the id given as `author_id`")
 
     static let all = [list, create, get, delete]
 
     static let list = Endpoint(
-        "GET", "/articles", operationID: "listArticles", parameters: [Paging.skip, Paging.take], success: .page(.article)
+        "GET", "/articles", operationID: "listArticles", tag: .articles, summary: "List articles",
+        description: "Articles by ascending id, with the same paging as notes. `X-Total-Count` gives the number of all articles.",
+        parameters: [Paging.skip, Paging.take], success: .page(.article, "The page of articles")
     ) { services, inputs in
         services.articles.table.page(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take)).map(Reply.page)
     }
 
     static let create = Endpoint(
-        "POST", "/articles", operationID: "createArticle",
-        body: RequestBody(entity: .article, fields: .allRequired, schema: "ArticleIn"), success: .entity(.article, .created),
-        errors: [AuthorEndpoints.notFound]
+        "POST", "/articles", operationID: "createArticle", tag: .articles, summary: "Create an article",
+        description: "The author must exist. The content is stored as sent.",
+        body: RequestBody(
+            entity: .article, fields: .allRequired, schema: "ArticleIn", description: "The article to create; unknown fields are ignored"),
+        success: .entity(.article, .created, "The created article"), errors: [authorMissing]
     ) { services, inputs in
-        services.articles.create(inputs.body, requestID: inputs.requestID).map { $0.map(Reply.row) ?? .refused(AuthorEndpoints.notFound) }
+        services.articles.create(inputs.body, requestID: inputs.requestID).map { $0.map(Reply.row) ?? .missing }
     }
 
     static let get = Endpoint(
-        "GET", "/articles/{article_id}", operationID: "getArticle", parameters: [articleID], success: .entity(.article, .ok),
-        errors: [notFound]
+        "GET", "/articles/{article_id}", operationID: "getArticle", tag: .articles, summary: "Read an article",
+        parameters: [articleID], success: .entity(.article, .ok, "The article"), errors: [notFound]
     ) { services, inputs in
         services.articles.table.find(id: inputs.integer(articleID)).map(Reply.row)
     }
 
     static let delete = Endpoint(
-        "DELETE", "/articles/{article_id}", operationID: "deleteArticle", parameters: [articleID], success: .noContent,
-        errors: [notFound]
+        "DELETE", "/articles/{article_id}", operationID: "deleteArticle", tag: .articles, summary: "Delete an article",
+        parameters: [articleID], success: .noContent("The article is deleted (no body)"), errors: [notFound]
     ) { services, inputs in
         services.articles.table.delete(id: inputs.integer(articleID)).map { $0 ? .noContent : .missing }
     }

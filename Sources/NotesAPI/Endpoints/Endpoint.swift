@@ -39,20 +39,47 @@ struct RequestBody: Sendable {
     let entity: Entity
     let fields: Fields
     let schema: String
+    let description: String
 }
 
-/// What an endpoint answers when all goes well.
+/// What an endpoint answers when all goes well; the text says it in the OpenAPI document.
 enum Success: Sendable {
     /// One row of the entity, as a JSON object.
-    case entity(Entity, HTTPStatus)
+    case entity(Entity, HTTPStatus, String)
     /// A page of the entity as a JSON array, the number of all matching rows in `X-Total-Count`.
-    case page(Entity)
+    case page(Entity, String)
     /// `{"message": ...}` with 200.
-    case message
+    case message(String)
     /// 204: no body, no content type.
-    case noContent
-    /// An answer the handler makes whole (documents, the pool's status, the health check).
+    case noContent(String)
+    /// An answer the handler makes whole (documents, the pool's status, the health check); the overlay of the
+    /// OpenAPI document describes it.
     case document
+}
+
+/// A client error an endpoint may answer, and how the OpenAPI document describes it: as a named response
+/// shared by the endpoints that answer it (`NoteNotFound`), or in place.
+struct ErrorCase: Sendable {
+    enum Documentation: Sendable {
+        case component(name: String, description: String)
+        case inline(description: String)
+    }
+
+    let error: APIError
+    let documentation: Documentation
+
+    static func named(_ name: String, _ error: APIError, _ description: String) -> ErrorCase {
+        ErrorCase(error: error, documentation: .component(name: name, description: description))
+    }
+
+    static func inPlace(_ error: APIError, _ description: String) -> ErrorCase {
+        ErrorCase(error: error, documentation: .inline(description: description))
+    }
+}
+
+/// The groups the OpenAPI document lists operations in; the overlay describes each.
+enum Tag: String, Sendable {
+    case notes, authors, articles, service
 }
 
 /// What a handler answers, for its endpoint's declaration to turn into a response.
@@ -77,24 +104,32 @@ struct Endpoint: Sendable {
     typealias Handler = @Sendable (Services, Inputs) -> Query<Reply>
 
     let method: String
-    /// `/notes/{note_id}`: each `{name}` is a path parameter.
+    /// `/notes/{note_id}/`: each `{name}` is a path parameter; the trailing slash is optional in requests,
+    /// and the document writes the path as declared.
     let path: String
     let operationID: String
+    let tag: Tag
+    let summary: String
+    let description: String?
     /// Path parameters first, then the query's, in the order a 422 lists their problems.
     let parameters: [Parameter]
     let body: RequestBody?
     let success: Success
     /// The client errors the handler may answer besides validation (422) and the body's (413, 415).
-    let errors: [APIError]
+    let errors: [ErrorCase]
     let handler: Handler
 
     init(
-        _ method: String, _ path: String, operationID: String, parameters: [Parameter] = [], body: RequestBody? = nil,
-        success: Success, errors: [APIError] = [], handler: @escaping Handler
+        _ method: String, _ path: String, operationID: String, tag: Tag, summary: String, description: String? = nil,
+        parameters: [Parameter] = [], body: RequestBody? = nil, success: Success, errors: [ErrorCase] = [],
+        handler: @escaping Handler
     ) {
         self.method = method
         self.path = path
         self.operationID = operationID
+        self.tag = tag
+        self.summary = summary
+        self.description = description
         self.parameters = parameters
         self.body = body
         self.success = success
@@ -104,10 +139,10 @@ struct Endpoint: Sendable {
 
     /// The declared 404.
     var notFound: APIError {
-        guard let error = errors.first(where: { if case .notFound = $0 { true } else { false } }) else {
-            preconditionFailure("\(method) \(path) answers 404 without declaring it")
+        for errorCase in errors {
+            if case .notFound = errorCase.error { return errorCase.error }
         }
-        return error
+        preconditionFailure("\(method) \(path) answers 404 without declaring it")
     }
 
     /// The request's inputs, validated as declared, or every problem found in one 422. The body's media
@@ -148,12 +183,12 @@ struct Endpoint: Sendable {
     /// The response a handler's reply stands for, by this declaration.
     func response(for reply: Reply) -> Result<HTTPResponse, APIError> {
         switch (reply, success) {
-        case (.row(let rows), .entity(let entity, let status)):
+        case (.row(let rows), .entity(let entity, let status, _)):
             guard rows.rowCount > 0 else { return .failure(notFound) }
             var writer = JSONWriter(capacity: 32 * rows.columnCount + rows.byteCount)
             writer.row(0, of: rows, as: entity)
             return .success(.json(status, writer.bytes))
-        case (.page(let page), .page(let entity)):
+        case (.page(let page), .page(let entity, _)):
             var writer = JSONWriter(capacity: 32 * page.rows.columnCount * page.rows.rowCount + page.rows.byteCount + 2)
             writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, as: entity) }
             return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total))]))

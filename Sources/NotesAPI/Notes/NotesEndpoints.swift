@@ -4,50 +4,73 @@ import NotesStore
 /// `/notes/` and `/notes/{note_id}/`: the FastAPI notes tutorial's API, with 404 for missing notes, PATCH,
 /// a `completed` filter and `X-Total-Count`.
 enum NotesEndpoints {
-    static let noteID = Parameter.pathID("note_id", "The note's id.")
+    static let noteID = Parameter.pathID("note_id", "The note's id (a positive 64-bit integer)")
     static let completed = Parameter(
-        name: "completed", location: .query, rule: .optionalBool, description: "Only the notes with this value of `completed`.")
-    static let notFound = APIError.notFound("Note not found")
-    static let input = RequestBody(entity: .note, fields: .allRequired, schema: "NoteIn")
+        name: "completed", location: .query, rule: .optionalBool,
+        description: """
+            Only the completed notes (`true`) or only the open ones (`false`); all notes when absent. Like FastAPI, \
+            also accepts `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`, in any case.
+            """)
+    static let notFound = ErrorCase.named("NoteNotFound", .notFound("Note not found"), "No note has this id")
+
+    static func input(_ description: String) -> RequestBody {
+        RequestBody(entity: .note, fields: .allRequired, schema: "NoteIn", description: description)
+    }
 
     static let all = [list, create, get, replace, patch, delete]
 
     static let list = Endpoint(
-        "GET", "/notes", operationID: "listNotes", parameters: [Paging.skip, Paging.take, completed], success: .page(.note)
+        "GET", "/notes/", operationID: "listNotes", tag: .notes, summary: "List notes",
+        description: """
+            Notes by ascending id, `take` at most, after skipping `skip`; optionally only the completed (or only the \
+            open) ones. `X-Total-Count` gives the number of all matching notes, regardless of `skip` and `take`.
+            """,
+        parameters: [Paging.skip, Paging.take, completed], success: .page(.note, "The page of notes")
     ) { services, inputs in
         services.notes.notes(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take), completed: inputs.bool(completed))
             .map(Reply.page)
     }
 
     static let create = Endpoint(
-        "POST", "/notes", operationID: "createNote", body: input, success: .entity(.note, .created)
+        "POST", "/notes/", operationID: "createNote", tag: .notes, summary: "Create a note",
+        body: input("The note to create; unknown fields are ignored"), success: .entity(.note, .created, "The created note")
     ) { services, inputs in
         services.notes.table.create(inputs.body, requestID: inputs.requestID).map(Reply.row)
     }
 
     static let get = Endpoint(
-        "GET", "/notes/{note_id}", operationID: "getNote", parameters: [noteID], success: .entity(.note, .ok), errors: [notFound]
+        "GET", "/notes/{note_id}/", operationID: "getNote", tag: .notes, summary: "Read a note", parameters: [noteID],
+        success: .entity(.note, .ok, "The note"), errors: [notFound]
     ) { services, inputs in
         services.notes.table.find(id: inputs.integer(noteID)).map(Reply.row)
     }
 
     static let replace = Endpoint(
-        "PUT", "/notes/{note_id}", operationID: "replaceNote", parameters: [noteID], body: input, success: .entity(.note, .ok),
+        "PUT", "/notes/{note_id}/", operationID: "replaceNote", tag: .notes, summary: "Replace a note",
+        description: "Sets both fields and `updated_at`.", parameters: [noteID],
+        body: input("The note's new content; unknown fields are ignored"), success: .entity(.note, .ok, "The updated note"),
         errors: [notFound]
     ) { services, inputs in
         services.notes.update(id: inputs.integer(noteID), inputs.body).map(Reply.row)
     }
 
     static let patch = Endpoint(
-        "PATCH", "/notes/{note_id}", operationID: "updateNote", parameters: [noteID],
-        body: RequestBody(entity: .note, fields: .allOptional, schema: "NotePatch"), success: .entity(.note, .ok),
-        errors: [notFound]
+        "PATCH", "/notes/{note_id}/", operationID: "updateNote", tag: .notes, summary: "Update some fields of a note",
+        description: """
+            Changes only the fields sent. `updated_at` changes only when a field is sent; an empty object changes \
+            nothing and returns the note as it is.
+            """,
+        parameters: [noteID],
+        body: RequestBody(
+            entity: .note, fields: .allOptional, schema: "NotePatch", description: "The fields to change; unknown fields are ignored"),
+        success: .entity(.note, .ok, "The note after the change"), errors: [notFound]
     ) { services, inputs in
         services.notes.patch(id: inputs.integer(noteID), inputs.body).map(Reply.row)
     }
 
     static let delete = Endpoint(
-        "DELETE", "/notes/{note_id}", operationID: "deleteNote", parameters: [noteID], success: .message, errors: [notFound]
+        "DELETE", "/notes/{note_id}/", operationID: "deleteNote", tag: .notes, summary: "Delete a note", parameters: [noteID],
+        success: .message("The note is deleted"), errors: [notFound]
     ) { services, inputs in
         let id = inputs.integer(noteID)
         return services.notes.table.delete(id: id).map { $0 ? .message("Note with id: \(id) deleted successfully!") : .missing }

@@ -3,7 +3,10 @@ import NotesStore
 
 /// `GET /healthz`: whether this worker's database connection answers.
 enum HealthEndpoint {
-    static let check = Endpoint("GET", "/healthz", operationID: "getHealth", success: .document) { services, _ in
+    static let check = Endpoint(
+        "GET", "/healthz", operationID: "getHealth", tag: .service, summary: "Health check",
+        description: "Whether the answering worker's database connection answers.", success: .document
+    ) { services, _ in
         do {
             try services.runner.ping()
             return Query(value: .response(.json(.ok, Array(#"{"status":"ok"}"#.utf8))))

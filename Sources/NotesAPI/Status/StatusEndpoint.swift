@@ -14,10 +14,18 @@ import SystemSupport
 enum StatusEndpoint {
     static let format = Parameter(
         name: "format", location: .query, rule: .choice(allowed: ["json", "prometheus"], defaultValue: "json"),
-        description: "`prometheus` for Prometheus' text format.")
+        description: "`json` (default) or `prometheus` (Prometheus text exposition format)")
+    static let noScoreboard = ErrorCase.inPlace(.notFound("Not Found"), "The worker runs without a supervisor, so there is no scoreboard")
 
     static let status = Endpoint(
-        "GET", "/status", operationID: "getStatus", parameters: [format], success: .document, errors: [.notFound("Not Found")]
+        "GET", "/status", operationID: "getStatus", tag: .service, summary: "Worker pool status",
+        description: """
+            The pool as the scoreboard shared by the supervisor and its workers shows it: the supervisor, request and \
+            restart counters, and every worker. JSON by default; `?format=prometheus` gives the same in Prometheus' text \
+            exposition format (`text/plain; version=0.0.4`). nginx answers it only for 127.0.0.1 and ::1 (403 \
+            otherwise); a worker started without the supervisor (e.g. under spawn-fcgi) has no scoreboard and answers 404.
+            """,
+        parameters: [format], success: .document, errors: [noScoreboard]
     ) { services, inputs in
         guard let scoreboard = services.scoreboard else { return Query(value: .missing) }
         let snapshot = PoolSnapshot(scoreboard)

@@ -43,8 +43,8 @@ enum Paging {
 
     static let skip = Parameter(
         name: "skip", location: .query, rule: .integer(defaultValue: 0, range: 0...Int64.max),
-        description: "Rows to skip, in id order.")
+        description: "How many items to skip")
     static let take = Parameter(
         name: "take", location: .query, rule: .integer(defaultValue: defaultPageSize, range: 1...pageSizeLimit),
-        description: "Rows to return at most.")
+        description: "How many items to return at most")
 }
