@@ -59,17 +59,16 @@ import pytest
 from harness.api import AUTHOR_MISSING, create_article, create_author
 from harness.assertions import assert_json, assert_not_found, assert_note, assert_validation, total_count
 from harness.contract import MAX_ID
-from harness.fastcgi import FCGI_END_REQUEST, FCGI_STDIN
+from harness.fastcgi import (FCGI_END_REQUEST, FCGI_KEEP_CONN, FCGI_REQUEST_COMPLETE, FCGI_STDIN, begin, http_answer,
+                             params_stream, parse_records, record, records, request_params)
+from harness.fastcgi_client import Peer
 from harness.http import Response
 from harness.processes import CRASH_MARKERS, proc_stat, wait_until
 from harness.stack import Stack
-from test_fastcgi_peer import (FCGI_KEEP_CONN, Peer, begin, http_answer, params_stream, parse_records, record,
-                               records, request_params)
 
 CONNECTIONS = 12
 ROUNDS = 3
 AUTHOR_HAS_ARTICLES = {"detail": "Author has articles: delete them first"}
-FCGI_REQUEST_COMPLETE = 0
 # How long each answer may take (bounded, never asserted on), and how long a round's connections are watched
 # for anything more once every answer arrived.
 ANSWER_WAIT = 30

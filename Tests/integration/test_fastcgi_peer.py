@@ -37,18 +37,18 @@ from __future__ import annotations
 import json
 import re
 import signal
-import socket
 import struct
-import time
 import uuid
-from dataclasses import dataclass
-from typing import Optional
 
 import pytest
 
 from harness.assertions import assert_json, assert_load_clean, assert_note
-from harness.fastcgi import (FCGI_ABORT_REQUEST, FCGI_BEGIN_REQUEST, FCGI_END_REQUEST, FCGI_PARAMS, FCGI_RESPONDER,
-                             FCGI_STDIN, FCGI_STDOUT, _fcgi_pairs, parse_cgi_response)
+from harness.fastcgi import (FCGI_ABORT_REQUEST, FCGI_AUTHORIZER, FCGI_BEGIN_REQUEST, FCGI_CANT_MPX_CONN,
+                             FCGI_END_REQUEST, FCGI_FILTER, FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_KEEP_CONN,
+                             FCGI_PARAMS, FCGI_RESPONDER, FCGI_STDIN, FCGI_UNKNOWN_TYPE, begin, encode_pairs,
+                             full_request, header, http_answer, long_length, params_stream, parse_pairs,
+                             parse_records, record, records, request_params)
+from harness.fastcgi_client import Peer
 from harness.http import Response
 from harness.load import LoadClient
 from harness.processes import CRASH_MARKERS, socket_fd_count, wait_until
@@ -61,11 +61,6 @@ TIMEOUT = 5
 PIN_BOUND = 3 * TIMEOUT
 # How long a test waits for an answer, or for the worker to close a connection it should close promptly.
 ANSWER_WAIT = 10
-
-FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_UNKNOWN_TYPE = 9, 10, 11
-FCGI_AUTHORIZER, FCGI_FILTER = 2, 3
-FCGI_KEEP_CONN = 1
-FCGI_CANT_MPX_CONN = 1
 
 # Log text that would mean memory corruption or a crash other than libfcgi's own assertion.
 CORRUPTION_MARKERS = CRASH_MARKERS + ("signal 11", "SIGSEGV", "SIGBUS", "signal 7 ", "corrupted", "double free",
@@ -90,171 +85,6 @@ def tcp_pool(module_launcher) -> Stack:
 
 
 # ---------------------------------------------------------------------------------------------- FastCGI
-
-
-def header(rtype: int, request_id: int, length: int, padding: int = 0, version: int = 1) -> bytes:
-    """A record header saying whatever the test wants, true or not."""
-    return struct.pack("!BBHHBx", version, rtype, request_id, length, padding)
-
-
-def record(rtype: int, request_id: int, content: bytes = b"", version: int = 1) -> bytes:
-    """One well-formed record, padded to a multiple of 8 as nginx pads them (the version byte is the test's)."""
-    padding = (-len(content)) % 8
-    return header(rtype, request_id, len(content), padding, version) + content + b"\0" * padding
-
-
-def records(rtype: int, request_id: int, content: bytes) -> bytes:
-    """A stream's content cut into records of at most 65535 bytes (without the empty end-of-stream record)."""
-    return b"".join(record(rtype, request_id, content[i:i + 65535]) for i in range(0, len(content), 65535))
-
-
-def begin(request_id: int = 1, role: int = FCGI_RESPONDER, flags: int = 0) -> bytes:
-    return record(FCGI_BEGIN_REQUEST, request_id, struct.pack("!HB5x", role, flags))
-
-
-def long_length(n: int) -> bytes:
-    """The 4-byte form of a name or value length (high bit set), for any 31-bit value."""
-    return struct.pack("!I", 0x80000000 | n)
-
-
-def request_params(method: str, path: str, content_length: Optional[str] = None,
-                   content_type: Optional[str] = None) -> dict:
-    params = {"REQUEST_METHOD": method, "REQUEST_URI": path, "DOCUMENT_URI": path, "SCRIPT_NAME": path,
-              "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
-    if content_length is not None:
-        params["CONTENT_LENGTH"] = content_length
-    if content_type is not None:
-        params["CONTENT_TYPE"] = content_type
-    return params
-
-
-def params_stream(params: dict, request_id: int = 1) -> bytes:
-    return records(FCGI_PARAMS, request_id, _fcgi_pairs(params)) + record(FCGI_PARAMS, request_id)
-
-
-def full_request(method: str, path: str, body: bytes = b"", content_length: Optional[str] = None,
-                 flags: int = 0, extra_params: Optional[dict] = None) -> bytes:
-    """A complete, well-formed request (CONTENT_LENGTH is the body's unless the test says otherwise)."""
-    if content_length is None:
-        content_length = str(len(body)) if body else ""
-    ctype = "application/json" if body or method in ("POST", "PUT", "PATCH") else None
-    params = request_params(method, path, content_length, ctype) | (extra_params or {})
-    return (begin(flags=flags) + params_stream(params) + records(FCGI_STDIN, 1, body) + record(FCGI_STDIN, 1))
-
-
-@dataclass
-class Record:
-    version: int
-    rtype: int
-    request_id: int
-    content: bytes
-
-
-def parse_records(data: bytes) -> list[Record]:
-    """The complete records in what a worker sent (a trailing partial record is left out)."""
-    result, offset = [], 0
-    while offset + 8 <= len(data):
-        version, rtype, request_id, length, padding = struct.unpack("!BBHHBx", data[offset:offset + 8])
-        if offset + 8 + length + padding > len(data):
-            break
-        result.append(Record(version, rtype, request_id, data[offset + 8:offset + 8 + length]))
-        offset += 8 + length + padding
-    return result
-
-
-def parse_pairs(content: bytes) -> dict:
-    """FastCGI name-value pairs (as in GET_VALUES_RESULT) into a dict."""
-    def length(at: int) -> tuple[int, int]:
-        if content[at] & 0x80:
-            return struct.unpack("!I", content[at:at + 4])[0] & 0x7fffffff, at + 4
-        return content[at], at + 1
-    pairs, at = {}, 0
-    while at < len(content):
-        name_len, at = length(at)
-        value_len, at = length(at)
-        name = content[at:at + name_len].decode()
-        pairs[name] = content[at + name_len:at + name_len + value_len].decode()
-        at += name_len + value_len
-    return pairs
-
-
-def http_answer(data: bytes, request_id: int = 1) -> Optional[Response]:
-    """The CGI response in the STDOUT records of ``request_id``, or None when the worker wrote none."""
-    stdout = b"".join(r.content for r in parse_records(data) if r.rtype == FCGI_STDOUT and r.request_id == request_id)
-    return parse_cgi_response(stdout) if stdout else None
-
-
-class Peer:
-    """A raw connection to the workers' socket, as any local process that can open it would have."""
-
-    def __init__(self, target, timeout: float = 10.0):
-        if isinstance(target, tuple):
-            self.sock = socket.create_connection(target, timeout=timeout)
-        else:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(timeout)
-            self.sock.connect(str(target))
-
-    def send(self, data: bytes) -> bool:
-        """False when the worker had already closed the connection (it may refuse before reading everything)."""
-        try:
-            self.sock.sendall(data)
-            return True
-        except (BrokenPipeError, ConnectionResetError):
-            return False
-
-    def end(self) -> None:
-        """Shut down our sending side: the worker reads EOF, and can still answer."""
-        try:
-            self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def read_until_closed(self, timeout: float) -> tuple[bytes, bool]:
-        """Everything the worker sends until it closes the connection (True) or ``timeout`` passes (False).
-        A reset counts as closed: a worker that closes with our data unread resets the connection."""
-        data, deadline = b"", time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return data, False
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(65536)
-            except socket.timeout:
-                return data, False
-            except ConnectionResetError:
-                return data, True
-            if not chunk:
-                return data, True
-            data += chunk
-
-    def read_answer(self, timeout: float = ANSWER_WAIT) -> tuple[bytes, bool]:
-        """Everything up to and with the END_REQUEST record of request 1, and whether the connection is still
-        open after it (it is, when the worker keeps it); (data, False) if the worker closed before the end."""
-        data, deadline = b"", time.monotonic() + timeout
-        while not any(r.rtype == FCGI_END_REQUEST for r in parse_records(data)):
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"no END_REQUEST within {timeout}s, only {data[:300]!r}"
-            self.sock.settimeout(remaining)
-            try:
-                chunk = self.sock.recv(65536)
-            except ConnectionResetError:
-                return data, False
-            if not chunk:
-                return data, False
-            data += chunk
-        self.sock.settimeout(0.2)
-        try:
-            still_open = self.sock.recv(1, socket.MSG_PEEK) != b""
-        except socket.timeout:
-            still_open = True
-        except ConnectionResetError:
-            still_open = False
-        return data, still_open
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def answered(data: bytes) -> Response:
@@ -339,7 +169,7 @@ class Watch:
 # ---------------------------------------------------------------------------------------------- records
 
 GET_NOTES = full_request("GET", "/notes/")
-FIRST_PAIR = _fcgi_pairs({"REQUEST_METHOD": "GET"})
+FIRST_PAIR = encode_pairs({"REQUEST_METHOD": "GET"})
 
 
 @pytest.mark.parametrize("data", [
@@ -387,7 +217,7 @@ def test_an_incomplete_params_stream_is_never_served(pool):
     with Watch(pool) as watch:
         served = {}
         for note_id, (name, build) in zip(ids, variants.items()):
-            answer, closed = exchange(pool, build(_fcgi_pairs(request_params("DELETE", f"/notes/{note_id}/"))))
+            answer, closed = exchange(pool, build(encode_pairs(request_params("DELETE", f"/notes/{note_id}/"))))
             assert closed, f"{name}: the worker kept the connection open"
             still_there = pool.client.get(f"/notes/{note_id}/").status == 200
             if http_answer(answer) is not None or not still_there:
@@ -396,7 +226,7 @@ def test_an_incomplete_params_stream_is_never_served(pool):
         # Not incomplete: a record for a request id not in use is skipped (a responder that cannot multiplex
         # ignores it), and the request's own stream, whole, is served.
         other = pool.client.create_note("served despite a stray record")["id"]
-        pairs = _fcgi_pairs(request_params("DELETE", f"/notes/{other}/"))
+        pairs = encode_pairs(request_params("DELETE", f"/notes/{other}/"))
         answer, closed = exchange(pool, begin() + record(FCGI_PARAMS, 1, pairs) + record(FCGI_PARAMS, 3, b"\x01\x00x")
                                   + record(FCGI_PARAMS, 1) + record(FCGI_STDIN, 1))
         assert_json(answered(answer), 200)
@@ -413,7 +243,7 @@ def test_management_records_and_a_second_request_id_are_answered_as_the_spec_say
     still answered. (libfcgi answers management records only when more data follows them, so it all goes in
     one write.)"""
     wanted = {"FCGI_MAX_CONNS": "", "FCGI_MAX_REQS": "", "FCGI_MPXS_CONNS": ""}
-    data = (record(99, 0, b"") + record(FCGI_GET_VALUES, 0, _fcgi_pairs(wanted))
+    data = (record(99, 0, b"") + record(FCGI_GET_VALUES, 0, encode_pairs(wanted))
             + begin(1) + begin(2) + GET_NOTES[16:])
     with Watch(pool) as watch:
         answer, closed = exchange(pool, data)

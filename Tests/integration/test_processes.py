@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from harness.assertions import assert_json, assert_note
-from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.fastcgi_client import FastCGIConnection, fastcgi_request
 from harness.http import Client
 from harness.processes import CRASH_MARKERS, proc_comm, process_alive, socket_fd_count, wait_until
 

@@ -21,7 +21,7 @@ from typing import Union
 import pytest
 
 from harness.assertions import assert_json, assert_nginx_unavailable, assert_note
-from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.fastcgi_client import FastCGIConnection, fastcgi_request
 from harness.http import Client, Response
 from harness.nginx import Nginx
 from harness.postgres import Database, migrate
@@ -74,18 +74,10 @@ def supervisor_on(launcher: Launcher, db: Database, name: str, listen: str, port
     return sup.start()
 
 
-class SourcedFastCGIConnection(FastCGIConnection):
-    """A FastCGI connection from a chosen local address (the whole 127.0.0.0/8 is the loopback interface on
-    Linux, so 127.0.0.2 needs no setup): what a web server on another address looks like to a worker."""
-
-    def __init__(self, address: tuple[str, int], source: str, timeout: float = 10.0):
-        self.sock = socket.create_connection(address, timeout=timeout, source_address=(source, 0))
-        self.request_id = 1
-
-
 def fastcgi_from(source: str, address: tuple[str, int], path: str = "/notes/") -> Union[Response, str]:
-    """GET ``path`` over FastCGI from ``source``: the Response, or how the connection ended without one."""
-    conn = SourcedFastCGIConnection(address, source)
+    """GET ``path`` over FastCGI from the local address ``source`` (what a web server on another address looks like
+    to a worker): the Response, or how the connection ended without one."""
+    conn = FastCGIConnection(address, timeout=10.0, source=source)
     try:
         conn.begin("GET", path)
         conn.end_stdin()

@@ -7,7 +7,7 @@ import signal
 import pytest
 
 from harness.assertions import assert_json, assert_status
-from harness.fastcgi import fastcgi_request
+from harness.fastcgi_client import fastcgi_request
 from harness.processes import wait_until
 from harness.prometheus import parse_prometheus
 from harness.stack import hold_request_on_lock

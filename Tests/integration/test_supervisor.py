@@ -11,7 +11,7 @@ import time
 import pytest
 
 from harness.assertions import assert_json, assert_load_clean, assert_nginx_unavailable, assert_note, assert_status
-from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.fastcgi_client import FastCGIConnection, fastcgi_request
 from harness.http import Client
 from harness.load import Background
 from harness.postgres import WORKER_APP_PREFIX

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from harness.assertions import assert_json, assert_note, assert_validation
-from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.fastcgi_client import FastCGIConnection, fastcgi_request
 from harness.postgres import migrate
 from harness.processes import CRASH_MARKERS, signal_pending, socket_fd_count, wait_until
 

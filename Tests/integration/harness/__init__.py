@@ -4,7 +4,7 @@ Tests import what they use from the module that holds it (``from harness.http im
 outside the tests (bench/leak-check: ``import harness as stack``), the names they use are also here.
 """
 
-from harness.fastcgi import FastCGIConnection, fastcgi_request
+from harness.fastcgi_client import FastCGIConnection, fastcgi_request
 from harness.postgres import Cluster, Database, migrate
 from harness.processes import make_dir, process_alive, remove_tree, wait_until
 from harness.supervisor import Supervisor

@@ -1,115 +1,173 @@
-"""The tests' FastCGI client, to talk to a worker without nginx: ``FastCGIConnection`` (one responder request,
-sent in steps so a test can pause mid-body), ``fastcgi_request`` (one whole request, the params as nginx sends
-them) and ``parse_cgi_response``.
+"""The tests' one FastCGI 1.0 codec: record headers and records (well-formed or saying whatever a test wants),
+streams cut into records, name-value pairs both ways, BEGIN_REQUEST, the PARAMS of a request (as nginx/notes.conf
+sends them, or the few a worker needs), whole requests, records parsed back from what a worker sent, and the CGI
+response in its STDOUT.
+
+The clients that talk it (``fastcgi_client``: ``FastCGIConnection``, ``fastcgi_request``, ``Peer``) build on it.
 
 Python 3 standard library only.
 """
 
 from __future__ import annotations
 
-import socket
 import struct
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Optional
 
 from harness.http import Response
 
 FCGI_BEGIN_REQUEST, FCGI_ABORT_REQUEST, FCGI_END_REQUEST = 1, 2, 3
 FCGI_PARAMS, FCGI_STDIN, FCGI_STDOUT, FCGI_STDERR = 4, 5, 6, 7
-FCGI_RESPONDER = 1
+FCGI_GET_VALUES, FCGI_GET_VALUES_RESULT, FCGI_UNKNOWN_TYPE = 9, 10, 11
+FCGI_RESPONDER, FCGI_AUTHORIZER, FCGI_FILTER = 1, 2, 3
+FCGI_KEEP_CONN = 1  # BEGIN_REQUEST's flag
+FCGI_REQUEST_COMPLETE, FCGI_CANT_MPX_CONN = 0, 1  # END_REQUEST's protocol status
+
+HEADER = struct.Struct("!BBHHBx")  # version, type, request id, content length, padding length, reserved
+MAX_CONTENT = 65535
 
 
-def _fcgi_record(rtype: int, request_id: int, content: bytes) -> bytes:
+# --------------------------------------------------------------------------------------------------
+# encoding
+
+
+def header(rtype: int, request_id: int, length: int, padding: int = 0, version: int = 1) -> bytes:
+    """A record header saying whatever the test wants, true or not."""
+    return HEADER.pack(version, rtype, request_id, length, padding)
+
+
+def record(rtype: int, request_id: int, content: bytes = b"", version: int = 1) -> bytes:
+    """One well-formed record, padded to a multiple of 8 as nginx pads them (the version byte is the test's)."""
     padding = (-len(content)) % 8
-    return struct.pack("!BBHHBx", 1, rtype, request_id, len(content), padding) + content + b"\0" * padding
+    return header(rtype, request_id, len(content), padding, version) + content + b"\0" * padding
 
 
-def _fcgi_length(n: int) -> bytes:
-    return bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+def records(rtype: int, request_id: int, content: bytes) -> bytes:
+    """A stream's content cut into records of at most 65535 bytes (without the empty end-of-stream record)."""
+    return b"".join(record(rtype, request_id, content[i:i + MAX_CONTENT])
+                    for i in range(0, len(content), MAX_CONTENT))
 
 
-def _fcgi_pairs(params: dict) -> bytes:
+def begin(request_id: int = 1, role: int = FCGI_RESPONDER, flags: int = 0) -> bytes:
+    """A BEGIN_REQUEST record."""
+    return record(FCGI_BEGIN_REQUEST, request_id, struct.pack("!HB5x", role, flags))
+
+
+def encode_length(n: int) -> bytes:
+    """A name or value length: one byte below 128, else four with the high bit set."""
+    return bytes([n]) if n < 128 else long_length(n)
+
+
+def long_length(n: int) -> bytes:
+    """The 4-byte form of a name or value length (high bit set), for any 31-bit value."""
+    return struct.pack("!I", 0x80000000 | n)
+
+
+def encode_pairs(params: dict) -> bytes:
+    """Name-value pairs (values as str(value), UTF-8)."""
     out = b""
     for k, v in params.items():
         kb, vb = k.encode(), str(v).encode()
-        out += _fcgi_length(len(kb)) + _fcgi_length(len(vb)) + kb + vb
+        out += encode_length(len(kb)) + encode_length(len(vb)) + kb + vb
     return out
 
 
-class FastCGIConnection:
-    """One FastCGI responder request, sent in steps so a test can pause mid-body."""
+def params_stream(params: dict, request_id: int = 1) -> bytes:
+    """The whole PARAMS stream of ``params``, with its empty end-of-stream record."""
+    return records(FCGI_PARAMS, request_id, encode_pairs(params)) + record(FCGI_PARAMS, request_id)
 
-    def __init__(self, address, timeout: float = 30.0):
-        if isinstance(address, (str, Path)):
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.sock.settimeout(timeout)
-            self.sock.connect(str(address))
-        else:
-            self.sock = socket.create_connection(address, timeout=timeout)
-        self.request_id = 1
 
-    def begin(self, method: str, path: str, query: str = "", content_type: Optional[str] = None,
-              content_length: int = 0, extra: Optional[dict] = None) -> None:
-        params = {
-            "REQUEST_METHOD": method,
-            "REQUEST_URI": path + ("?" + query if query else ""),
-            "DOCUMENT_URI": path,
-            "SCRIPT_NAME": path,
-            "QUERY_STRING": query,
-            "CONTENT_TYPE": content_type or "",
-            "CONTENT_LENGTH": str(content_length) if content_length else "",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "REMOTE_PORT": "40000",
-            "SERVER_ADDR": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_NAME": "localhost",
-        }
-        params.update(extra or {})
-        begin_body = struct.pack("!HB5x", FCGI_RESPONDER, 0)
-        data = _fcgi_record(FCGI_BEGIN_REQUEST, self.request_id, begin_body)
-        pairs = _fcgi_pairs(params)
-        for i in range(0, len(pairs), 65535):
-            data += _fcgi_record(FCGI_PARAMS, self.request_id, pairs[i:i + 65535])
-        data += _fcgi_record(FCGI_PARAMS, self.request_id, b"")
-        self.sock.sendall(data)
+def nginx_params(method: str, path: str, query: str = "", content_type: Optional[str] = None,
+                 content_length: int = 0, extra: Optional[dict] = None) -> dict:
+    """The params as nginx/notes.conf sends them (plus ``extra``, e.g. HTTP_ORIGIN or REQUEST_ID)."""
+    params = {
+        "REQUEST_METHOD": method,
+        "REQUEST_URI": path + ("?" + query if query else ""),
+        "DOCUMENT_URI": path,
+        "SCRIPT_NAME": path,
+        "QUERY_STRING": query,
+        "CONTENT_TYPE": content_type or "",
+        "CONTENT_LENGTH": str(content_length) if content_length else "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "40000",
+        "SERVER_ADDR": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_NAME": "localhost",
+    }
+    params.update(extra or {})
+    return params
 
-    def send_stdin(self, data: bytes) -> None:
-        for i in range(0, len(data), 65535):
-            self.sock.sendall(_fcgi_record(FCGI_STDIN, self.request_id, data[i:i + 65535]))
 
-    def end_stdin(self) -> None:
-        self.sock.sendall(_fcgi_record(FCGI_STDIN, self.request_id, b""))
+def request_params(method: str, path: str, content_length: Optional[str] = None,
+                   content_type: Optional[str] = None) -> dict:
+    """The few params a worker needs, CONTENT_LENGTH as the test spells it (or none)."""
+    params = {"REQUEST_METHOD": method, "REQUEST_URI": path, "DOCUMENT_URI": path, "SCRIPT_NAME": path,
+              "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    if content_length is not None:
+        params["CONTENT_LENGTH"] = content_length
+    if content_type is not None:
+        params["CONTENT_TYPE"] = content_type
+    return params
 
-    def _recv_exact(self, n: int) -> bytes:
-        buf = b""
-        while len(buf) < n:
-            chunk = self.sock.recv(n - len(buf))
-            if not chunk:
-                raise EOFError("FastCGI connection closed before FCGI_END_REQUEST")
-            buf += chunk
-        return buf
 
-    def read_response(self) -> Response:
-        stdout, stderr = b"", b""
-        while True:
-            version, rtype, _rid, length, padding = struct.unpack("!BBHHBx", self._recv_exact(8))
-            content = self._recv_exact(length)
-            self._recv_exact(padding)
-            if rtype == FCGI_STDOUT:
-                stdout += content
-            elif rtype == FCGI_STDERR:
-                stderr += content
-            elif rtype == FCGI_END_REQUEST:
-                break
-        self.stderr = stderr
-        return parse_cgi_response(stdout)
+def full_request(method: str, path: str, body: bytes = b"", content_length: Optional[str] = None,
+                 flags: int = 0, extra_params: Optional[dict] = None) -> bytes:
+    """A complete, well-formed request 1 (CONTENT_LENGTH is the body's unless the test says otherwise)."""
+    if content_length is None:
+        content_length = str(len(body)) if body else ""
+    ctype = "application/json" if body or method in ("POST", "PUT", "PATCH") else None
+    params = request_params(method, path, content_length, ctype) | (extra_params or {})
+    return (begin(flags=flags) + params_stream(params) + records(FCGI_STDIN, 1, body) + record(FCGI_STDIN, 1))
 
-    def close(self) -> None:
-        self.sock.close()
+
+# --------------------------------------------------------------------------------------------------
+# decoding
+
+
+@dataclass
+class Record:
+    version: int
+    rtype: int
+    request_id: int
+    content: bytes
+
+
+def parse_header(data: bytes) -> tuple[int, int, int, int, int]:
+    """(version, type, request id, content length, padding length) of an 8-byte record header."""
+    return HEADER.unpack(data)
+
+
+def parse_records(data: bytes) -> list[Record]:
+    """The complete records in what a worker sent (a trailing partial record is left out)."""
+    result, offset = [], 0
+    while offset + 8 <= len(data):
+        version, rtype, request_id, length, padding = parse_header(data[offset:offset + 8])
+        if offset + 8 + length + padding > len(data):
+            break
+        result.append(Record(version, rtype, request_id, data[offset + 8:offset + 8 + length]))
+        offset += 8 + length + padding
+    return result
+
+
+def parse_pairs(content: bytes) -> dict:
+    """FastCGI name-value pairs (as in GET_VALUES_RESULT) into a dict."""
+    def length(at: int) -> tuple[int, int]:
+        if content[at] & 0x80:
+            return struct.unpack("!I", content[at:at + 4])[0] & 0x7fffffff, at + 4
+        return content[at], at + 1
+    pairs, at = {}, 0
+    while at < len(content):
+        name_len, at = length(at)
+        value_len, at = length(at)
+        name = content[at:at + name_len].decode()
+        pairs[name] = content[at + name_len:at + name_len + value_len].decode()
+        at += name_len + value_len
+    return pairs
 
 
 def parse_cgi_response(raw: bytes) -> Response:
+    """The CGI response a worker wrote on STDOUT (a Status header, other headers, a blank line, the body)."""
     sep = raw.find(b"\r\n\r\n")
     if sep >= 0:
         head, body = raw[:sep].decode("latin-1"), raw[sep + 4:]
@@ -130,19 +188,7 @@ def parse_cgi_response(raw: bytes) -> Response:
     return Response(status, headers, body)
 
 
-def fastcgi_request(address, method: str, path: str, query: str = "", body: Optional[bytes] = None,
-                    content_type: Optional[str] = None, extra: Optional[dict] = None,
-                    timeout: float = 30.0) -> Response:
-    """One FastCGI request, the params as nginx/notes.conf sends them (plus ``extra``, e.g. HTTP_ORIGIN)."""
-    conn = FastCGIConnection(address, timeout)
-    try:
-        conn.begin(method, path, query, content_type, len(body or b""), extra)
-        try:
-            if body:
-                conn.send_stdin(body)
-            conn.end_stdin()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the worker may answer (413) without reading the whole body
-        return conn.read_response()
-    finally:
-        conn.close()
+def http_answer(data: bytes, request_id: int = 1) -> Optional[Response]:
+    """The CGI response in the STDOUT records of ``request_id``, or None when the worker wrote none."""
+    stdout = b"".join(r.content for r in parse_records(data) if r.rtype == FCGI_STDOUT and r.request_id == request_id)
+    return parse_cgi_response(stdout) if stdout else None

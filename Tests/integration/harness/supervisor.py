@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Optional
 
-from harness.fastcgi import fastcgi_request
+from harness.fastcgi_client import fastcgi_request
 from harness.http import Response
 from harness.postgres import Database
 from harness.processes import (SERVICE_USER, child_env, children_of, free_port, give_to_service_user, group_exists,
