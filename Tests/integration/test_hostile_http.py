@@ -27,12 +27,13 @@ import re
 import socket
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from typing import Callable, Optional
 
 import pytest
 
 from harness.assertions import ANY_INT, OneOf, assert_json, assert_note
-from harness.http import Response
+from harness.http import Response, chunked, exchange
+from harness.http import raw_request as http
 from harness.processes import CRASH_MARKERS, REPO_ROOT, socket_fd_count, wait_until
 
 WORKERS = 2
@@ -56,23 +57,7 @@ LEAK_PATTERNS = [re.compile(p, re.I) for p in (
     r"backtrace", r"\b0x[0-9a-f]{8,}\b",
 )]
 
-# ---------------------------------------------------------------------------------------------- raw HTTP
-
-
-def http(method: str, target: Union[str, bytes], headers: tuple = (), body: bytes = b"", version: str = "HTTP/1.1",
-         close: bool = True, host: bool = True) -> bytes:
-    """A request as raw bytes: nothing is checked or encoded, so any byte can be sent anywhere."""
-    target = target.encode("latin-1") if isinstance(target, str) else target
-    head = method.encode("latin-1") + b" " + target + b" " + version.encode("latin-1") + b"\r\n"
-    if host:
-        head += b"Host: localhost\r\n"
-    if close:
-        head += b"Connection: close\r\n"
-    for name, value in headers:
-        name = name.encode("latin-1") if isinstance(name, str) else name
-        value = value.encode("latin-1") if isinstance(value, str) else value
-        head += name + b": " + value + b"\r\n"
-    return head + b"\r\n" + body
+# ---------------------------------------------------------------------------------------------- requests
 
 
 def json_request(method: str, target: str, body: bytes, **kw) -> bytes:
@@ -102,85 +87,6 @@ def sized_text(total: int, char: str, width: int) -> str:
     """The text of ``sized_body(total, unit)`` when ``unit`` is ``width`` bytes that stand for ``char``."""
     count, rest = divmod(total - len(note_body(b'""')), width)
     return char * count + "x" * rest
-
-
-def chunked(body: bytes, size: int = 600 * 1024) -> bytes:
-    out = b""
-    for i in range(0, len(body), size):
-        piece = body[i:i + size]
-        out += f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-    return out + b"0\r\n\r\n"
-
-
-def _parse_one(buf: bytes, head: bool) -> Optional[tuple[Response, int]]:
-    """The first complete response in ``buf`` and the number of bytes it took, or None if incomplete."""
-    end = buf.find(b"\r\n\r\n")
-    if end < 0:
-        return None
-    lines = buf[:end].decode("latin-1").split("\r\n")
-    match = re.match(r"HTTP/\d\.\d (\d{3})", lines[0])
-    assert match, f"not an HTTP status line: {lines[0]!r}"
-    headers = []
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers.append((name.strip(), value.strip()))
-    response = Response(int(match.group(1)), headers)
-    start = end + 4
-    if head or response.status in (204, 304) or 100 <= response.status < 200:
-        return response, start
-    if (response.header("Transfer-Encoding") or "").lower() == "chunked":
-        body, pos = b"", start
-        while True:
-            eol = buf.find(b"\r\n", pos)
-            if eol < 0:
-                return None
-            size = int(buf[pos:eol].split(b";")[0], 16)
-            if len(buf) < eol + 2 + size + 2:
-                return None
-            body += buf[eol + 2:eol + 2 + size]
-            pos = eol + 2 + size + 2
-            if size == 0:
-                response.body = body
-                return response, pos
-    length = response.header("Content-Length")
-    assert length is not None, f"a response with neither Content-Length nor chunked encoding: {response!r}"
-    if len(buf) < start + int(length):
-        return None
-    response.body = buf[start:start + int(length)]
-    return response, start + int(length)
-
-
-def exchange(port: int, data: bytes, count: int = 1, head: bool = False, half_close: bool = False,
-             timeout: float = 30.0) -> tuple[list[Response], bool]:
-    """Send ``data`` on a new connection and read up to ``count`` responses. Returns them and whether nginx
-    closed the connection before ``count`` responses came (a recv timeout fails the test instead of hanging)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        try:
-            sock.sendall(data)
-            if half_close:
-                sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # nginx may answer (413, 400) and close before it has read everything
-        buf, responses = b"", []
-        while len(responses) < count:
-            parsed = _parse_one(buf, head and not responses)
-            if parsed is not None:
-                responses.append(parsed[0])
-                buf = buf[parsed[1]:]
-                continue
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                return responses, True
-            except socket.timeout:
-                raise AssertionError(f"no complete answer within {timeout:.0f}s; received so far {buf[:300]!r}")
-            if not chunk:
-                return responses, True
-            buf += chunk
-        return responses, False
-    finally:
-        sock.close()
 
 
 # ---------------------------------------------------------------------------------------------- the corpus

@@ -9,7 +9,6 @@ answer is written). Nothing here asserts on durations.
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
 import threading
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from harness.assertions import assert_json, assert_note, total_count
+from harness.http import Connection, ProtocolError
 from harness.stack import Stack
 
 CLIENTS = 8
@@ -48,24 +48,21 @@ class Outcome:
 
 class KeepAliveClient:
     """One client with its own persistent HTTP/1.1 connection to nginx, as a real client keeps one; nginx
-    closes it after keepalive_requests (with Connection: close) and http.client opens the next. A request
-    is never sent twice: a broken connection is recorded as an outcome without status."""
+    closes it after keepalive_requests (with Connection: close) and the harness's Connection opens the next. A
+    request is never sent twice: a broken connection is recorded as an outcome without status."""
 
     def __init__(self, port: int, timeout: float = 60.0):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.conn = Connection(port, timeout=timeout)
 
     def request(self, method: str, path: str, body: Optional[dict] = None, note_id: Optional[int] = None,
                 text: Optional[str] = None) -> Outcome:
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"Content-Type": "application/json"} if data is not None else {}
         started = time.monotonic()
         try:
-            self.conn.request(method, path, body=data, headers=headers)
-            resp = self.conn.getresponse()
-            payload = resp.read()
-            return Outcome(method, path, note_id, text, started, time.monotonic(), resp.status, payload,
-                           {k.lower(): v for k, v in resp.getheaders()})
-        except (OSError, http.client.HTTPException) as e:
+            resp = self.conn.request(method, path, body=data)
+            return Outcome(method, path, note_id, text, started, time.monotonic(), resp.status, resp.body,
+                           {k.lower(): v for k, v in resp.headers})
+        except (OSError, ProtocolError) as e:
             self.conn.close()
             return Outcome(method, path, note_id, text, started, time.monotonic(), None,
                            error=f"{type(e).__name__}: {e}")

@@ -7,7 +7,6 @@ Python 3 standard library only.
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
@@ -15,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional
 
-from harness.http import UNSET, http_request
+from harness.http import UNSET, ProtocolError, http_request
 from harness.processes import wait_until
 
 
@@ -156,7 +155,7 @@ class LoadClient:
                                 on_sent=lambda: sent.append(time.monotonic()))
             result = LoadResult(index, method, path, started, sent[0] if sent else None, time.monotonic(),
                                 resp.status, None, resp.body, text, resp.headers)
-        except (OSError, http.client.HTTPException) as e:
+        except (OSError, ProtocolError) as e:
             result = LoadResult(index, method, path, started, sent[0] if sent else None, time.monotonic(),
                                 None, f"{type(e).__name__}: {e}", b"", text)
         with self._lock:
