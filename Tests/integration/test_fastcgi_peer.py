@@ -53,6 +53,7 @@ from harness.http import Response
 from harness.load import LoadClient
 from harness.processes import CRASH_MARKERS, socket_fd_count, wait_until
 from harness.stack import Stack
+from harness.supervisor import SupervisorOptions
 
 WORKERS = 2
 # The pool's --timeout. The tests for stalled peers expect a worker to let go of one within about this long.
@@ -74,14 +75,14 @@ CORRUPTION_MARKERS = CRASH_MARKERS + ("signal 11", "SIGSEGV", "SIGBUS", "signal 
 def pool(module_launcher) -> Stack:
     """2 workers on a unix socket, nginx in front."""
     return module_launcher.stack("fcgi-peer", workers=WORKERS,
-                                 supervisor_kw={"extra_args": ["--timeout", str(TIMEOUT)]})
+                                 supervisor_options=SupervisorOptions(extra_args=["--timeout", str(TIMEOUT)]))
 
 
 @pytest.fixture(scope="module")
 def tcp_pool(module_launcher) -> Stack:
     """2 workers on a loopback TCP port, nginx in front: TCP peers take other paths (the allowlist, resets)."""
     return module_launcher.stack("fcgi-peer-tcp", workers=WORKERS, tcp=True,
-                                 supervisor_kw={"extra_args": ["--timeout", str(TIMEOUT)]})
+                                 supervisor_options=SupervisorOptions(extra_args=["--timeout", str(TIMEOUT)]))
 
 
 # ---------------------------------------------------------------------------------------------- FastCGI

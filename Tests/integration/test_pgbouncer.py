@@ -16,6 +16,7 @@ from harness.assertions import (assert_article, assert_author, assert_json, asse
 from harness.pgbouncer import BouncedDatabase, PgBouncer
 from harness.pgserver import APP_USER, pg_server
 from harness.processes import wait_until
+from harness.supervisor import SupervisorOptions
 
 WORKERS = 4
 POOL_SIZE = 2
@@ -34,7 +35,7 @@ def pooled(module_launcher):
     # statement_timeout for pooled sessions goes on the role: a SET on connect would reach one server connection
     server.query(f"ALTER ROLE {APP_USER} IN DATABASE \"{name}\" SET statement_timeout = '20s'")
     stack = module_launcher.stack("pooled", db=db, migrate_url=db.direct_url, workers=WORKERS,
-                          supervisor_kw={"env": {"DATABASE_PREPARED_STATEMENTS": "off"}})
+                                  supervisor_options=SupervisorOptions(env={"DATABASE_PREPARED_STATEMENTS": "off"}))
     return stack, db, bouncer
 
 

@@ -11,6 +11,7 @@ from harness.assertions import assert_json, assert_load_clean, assert_note, asse
 from harness.postgres import migrate
 from harness.processes import give_to_service_user, make_dir, proc_comm, process_alive, wait_until
 from harness.stack import hold_request_on_lock
+from harness.supervisor import SupervisorOptions
 
 WORKERS = 3
 
@@ -97,7 +98,7 @@ def test_new_worker_binary_on_disk_runs_after_hup(launcher, bin_dir):
     bin_copy = make_dir(launcher.tmp_root / "bin")
     worker = bin_copy / "notes-worker"
     shutil.copy2(real, worker)
-    stack = launcher.stack("newbin", workers=2, supervisor_kw={"worker_binary": worker})
+    stack = launcher.stack("newbin", workers=2, supervisor_options=SupervisorOptions(worker_binary=worker))
     sup = stack.supervisor
     old = sup.wait_ready()
     copy_inode = os.stat(worker).st_ino
@@ -139,7 +140,7 @@ def test_hup_rereads_env_file(launcher, cluster, bin_dir):
     env_file = run_dir / "notes.env"
     env_file.write_text(f"# the database of the first generation\n\nDATABASE_URL={first.url}\n")
     stack = launcher.stack("envfile", workers=2, db=first,
-                           supervisor_kw={"extra_args": ["--env-file", str(env_file)]})
+                           supervisor_options=SupervisorOptions(extra_args=["--env-file", str(env_file)]))
     sup = stack.supervisor
     old = sup.wait_ready()
     assert_note(assert_json(stack.client.post("/notes/", {"text": "in the first", "completed": False}), 201))
@@ -161,7 +162,7 @@ def test_reload_whose_new_generation_cannot_start_keeps_the_old_one(launcher, bi
     bin_copy = make_dir(launcher.tmp_root / "bin")
     worker = bin_copy / "notes-worker"
     shutil.copy2(real, worker)
-    stack = launcher.stack("badreload", workers=2, supervisor_kw={"worker_binary": worker})
+    stack = launcher.stack("badreload", workers=2, supervisor_options=SupervisorOptions(worker_binary=worker))
     sup = stack.supervisor
     old = sup.wait_ready()
 

@@ -44,6 +44,7 @@ from harness.http import Client
 from harness.pgserver import pg_server
 from harness.postgres import Database, migrate
 from harness.processes import child_env, free_port, give_to_service_user, make_dir, run, wait_until
+from harness.supervisor import SupervisorOptions
 
 WORKERS = 2
 ROLE = "keeper"
@@ -168,7 +169,7 @@ def assert_answers_secret_free(bodies: list) -> None:
 def test_password_stays_out_of_logs_answers_status_and_process_titles(launcher, pg):
     db = new_database(pg, "secret")
     log_file = give_to_service_user(make_dir(launcher.tmp_root / "logs")) / "notes.log"
-    stack = launcher.stack("secret", workers=WORKERS, db=db, supervisor_kw={"log_file": log_file})
+    stack = launcher.stack("secret", workers=WORKERS, db=db, supervisor_options=SupervisorOptions(log_file=log_file))
     sup, client, bodies = stack.supervisor, stack.client, []
     seen_pids = {sup.pid} | sup.wait_ready()
 

@@ -17,6 +17,7 @@ from harness.load import Background
 from harness.postgres import WORKER_APP_PREFIX
 from harness.processes import give_to_service_user, make_dir, proc_comm, process_alive, signal_pending, wait_until
 from harness.stack import hold_request_on_lock
+from harness.supervisor import SupervisorOptions
 
 
 def no_worker_left(pids):
@@ -67,7 +68,7 @@ def test_term_under_load_completes_every_accepted_request(launcher):
 
 def test_quit_stops_at_once_even_with_a_busy_worker(launcher):
     db = launcher.cluster.create_database()
-    stack = launcher.stack("quit", workers=2, db=db, supervisor_kw={"graceful_timeout": 600})
+    stack = launcher.stack("quit", workers=2, db=db, supervisor_options=SupervisorOptions(graceful_timeout=600))
     sup, client = stack.supervisor, stack.client
     pids = sup.wait_ready()
     note = client.create_note("quit")
@@ -86,7 +87,7 @@ def test_quit_stops_at_once_even_with_a_busy_worker(launcher):
 
 def test_graceful_stop_escalates_to_sigkill_after_graceful_timeout(launcher):
     db = launcher.cluster.create_database()
-    stack = launcher.stack("escalate", workers=2, db=db, supervisor_kw={"graceful_timeout": 1})
+    stack = launcher.stack("escalate", workers=2, db=db, supervisor_options=SupervisorOptions(graceful_timeout=1))
     sup, client = stack.supervisor, stack.client
     pids = sup.wait_ready()
     note = client.create_note("stuck")

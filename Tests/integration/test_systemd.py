@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from harness.http import Client
-from harness.processes import REPO_ROOT, SCRIPTS_DIR, free_port, make_dir, run
+from harness.processes import REPO_ROOT
 from harness.stack import Stack
 
 SYSTEMD_DIR = REPO_ROOT / "systemd"
@@ -264,34 +264,15 @@ def status_stack(module_launcher) -> Stack:
     return module_launcher.stack("status-access")
 
 
-class LocalNginx:
-    """nginx started with scripts/nginx-local from an already rendered state directory; close() stops it."""
-
-    def __init__(self, state_dir: Path):
-        self.state_dir = state_dir
-
-    def start(self) -> "LocalNginx":
-        run([SCRIPTS_DIR / "nginx-local", "start", self.state_dir], timeout=60)
-        return self
-
-    def close(self) -> None:
-        run([SCRIPTS_DIR / "nginx-local", "stop", self.state_dir], timeout=60, check=False)
-
-
 @pytest.fixture(scope="module")
 def denying_client(module_launcher, status_stack) -> Client:
     """An nginx serving the shipped site, rendered as usual, except that its /status allows 127.0.0.2
     instead of 127.0.0.1: the tests, on 127.0.0.1, are then a client it must refuse."""
-    state_dir = make_dir(module_launcher.tmp_root / "nginx-deny")
-    port = free_port()
-    run([SCRIPTS_DIR / "nginx-local", "render", state_dir, str(port),
-         status_stack.supervisor.fastcgi_addr], timeout=60)
-    site = state_dir / "nginx" / "notes-site.conf"
-    text = site.read_text()
-    assert text.count("allow 127.0.0.1;") == 1, "the rendered site should hold one `allow 127.0.0.1;`"
-    site.write_text(text.replace("allow 127.0.0.1;", "allow 127.0.0.2;"))
-    module_launcher.add(LocalNginx(state_dir)).start()
-    return Client(port)
+    def deny_loopback(text: str) -> str:
+        assert text.count("allow 127.0.0.1;") == 1, "the rendered site should hold one `allow 127.0.0.1;`"
+        return text.replace("allow 127.0.0.1;", "allow 127.0.0.2;")
+    nginx = module_launcher.nginx(status_stack.supervisor.fastcgi_addr, name="nginx-deny", edit_site=deny_loopback)
+    return Client(nginx.port)
 
 
 @pytest.mark.parametrize("path", ["/status", "/status/", "/status?format=prometheus"])

@@ -9,10 +9,11 @@ from harness.assertions import (NGINX_UNAVAILABLE, assert_json, assert_load_clea
 from harness.postgres import WORKER_APP_PREFIX, migrate
 from harness.processes import process_alive, wait_until
 from harness.stack import hold_request_on_lock
+from harness.supervisor import SupervisorOptions
 
 
 def test_request_blocked_past_timeout_is_ended_and_its_lock_freed(launcher):
-    stack = launcher.stack("timeout", workers=2, supervisor_kw={"extra_args": ["--timeout", "2"]})
+    stack = launcher.stack("timeout", workers=2, supervisor_options=SupervisorOptions(extra_args=["--timeout", "2"]))
     sup, db, client = stack.supervisor, stack.db, stack.client
     pids = sup.wait_ready()
     note = client.create_note("old text")
@@ -58,7 +59,7 @@ def test_request_blocked_past_timeout_is_ended_and_its_lock_freed(launcher):
 def test_hung_worker_is_killed_past_timeout(launcher):
     """The watchdog's own path: a worker that cannot even answer once the database gave up (stopped with
     SIGSTOP while it holds a request) is killed by the supervisor after --timeout."""
-    stack = launcher.stack("hung", workers=2, supervisor_kw={"extra_args": ["--timeout", "2"]})
+    stack = launcher.stack("hung", workers=2, supervisor_options=SupervisorOptions(extra_args=["--timeout", "2"]))
     sup, db, client = stack.supervisor, stack.db, stack.client
     sup.wait_ready()
     note = client.create_note("old text")
@@ -91,8 +92,8 @@ def test_hung_worker_is_killed_past_timeout(launcher):
 
 
 def test_max_requests_recycles_workers_without_a_failure(launcher):
-    stack = launcher.stack("recycle", workers=2, supervisor_kw={
-        "extra_args": ["--max-requests", "20", "--max-requests-jitter", "5"]})
+    stack = launcher.stack("recycle", workers=2, supervisor_options=SupervisorOptions(
+        extra_args=["--max-requests", "20", "--max-requests-jitter", "5"]))
     sup = stack.supervisor
     first = sup.wait_ready()
     connections = 3

@@ -7,7 +7,7 @@ outside the tests (bench/leak-check: ``import harness as stack``), the names the
 from harness.fastcgi_client import FastCGIConnection, fastcgi_request
 from harness.postgres import Cluster, Database, migrate
 from harness.processes import make_dir, process_alive, remove_tree, wait_until
-from harness.supervisor import Supervisor
+from harness.supervisor import Supervisor, SupervisorOptions
 
-__all__ = ["Cluster", "Database", "FastCGIConnection", "Supervisor", "fastcgi_request",
+__all__ = ["Cluster", "Database", "FastCGIConnection", "Supervisor", "SupervisorOptions", "fastcgi_request",
            "make_dir", "migrate", "process_alive", "remove_tree", "wait_until"]

@@ -1,4 +1,4 @@
-"""Load and background work: ``LoadClient`` (a bounded steady load through nginx),
+"""Load and background work: ``LoadClient`` (a bounded steady load through nginx, its options a ``LoadOptions``),
 what it saw (``LoadReport`` of ``LoadResult``), and ``Background`` (one call in a thread, e.g. a request that will
 block).
 
@@ -11,7 +11,7 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Optional
 
 from harness.http import UNSET, ProtocolError, http_request
@@ -85,21 +85,31 @@ class LoadReport:
         return f"{self.total} requests, by outcome {counts}; first failures: {bad}"
 
 
+@dataclass
+class LoadOptions:
+    """The shape of a LoadClient's load."""
+    connections: int = 4  # threads, each with one request at a time on a fresh connection
+    max_requests: int = 3000  # the bound: requests sent in all, by every thread together
+    request_timeout: float = 30.0  # per request
+    mix: Iterable[str] = ("post", "get", "put", "list")  # the cycle of requests of each thread
+
+
 class LoadClient:
     """A steady load through nginx: ``connections`` threads, each sending one request at a time on a fresh
     connection, until stop() or until ``max_requests`` were sent in all (the bound). Every answer is recorded;
     a non-2xx answer is a failure, a request without an HTTP answer a connection error.
 
     Each thread cycles through ``mix``: POST /notes/ (a unique text), GET /notes/{id}/ and PUT /notes/{id}/
-    of the note it created last, GET /notes/?take=5."""
+    of the note it created last, GET /notes/?take=5. The options are a LoadOptions (keyword arguments are a
+    shorthand for its fields)."""
 
-    def __init__(self, port: int, connections: int = 4, max_requests: int = 3000, request_timeout: float = 30.0,
-                 mix: Iterable[str] = ("post", "get", "put", "list")):
+    def __init__(self, port: int, options: Optional[LoadOptions] = None, **option_fields):
+        options = replace(options or LoadOptions(), **option_fields)
         self.port = port
-        self.connections = connections
-        self.max_requests = max_requests
-        self.request_timeout = request_timeout
-        self.mix = list(mix)
+        self.connections = options.connections
+        self.max_requests = options.max_requests
+        self.request_timeout = options.request_timeout
+        self.mix = list(options.mix)
         self.tag = uuid.uuid4().hex[:8]
         self._lock = threading.Lock()
         self._stop = threading.Event()

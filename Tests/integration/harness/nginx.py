@@ -9,19 +9,35 @@ from __future__ import annotations
 import os
 import signal
 import socket
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from harness.processes import SCRIPTS_DIR, free_port, make_dir, proc_comm, process_alive, run, wait_until
 
-class Nginx:
-    """nginx rendered and started by scripts/nginx-local from the shipped nginx/notes.conf."""
+# The rendered site, inside the state directory (scripts/nginx-local render).
+SITE_FILE = Path("nginx") / "notes-site.conf"
 
-    def __init__(self, state_dir: Path, fastcgi_addr: str, cors_origins: Optional[str] = None):
+
+@dataclass
+class NginxOptions:
+    """How an nginx differs from the shipped one: the CORS allowlist (``scripts/nginx-local render``'s last
+    argument; None for the default policy) and an edit of the rendered site before nginx starts (its text in,
+    the text to use out)."""
+    cors_origins: Optional[str] = None
+    edit_site: Optional[Callable[[str], str]] = None
+
+
+class Nginx:
+    """nginx rendered and started by scripts/nginx-local from the shipped nginx/notes.conf, changed as ``options``
+    say (keyword arguments are a shorthand for its fields)."""
+
+    def __init__(self, state_dir: Path, fastcgi_addr: str, options: Optional[NginxOptions] = None, **option_fields):
+        self.options = replace(options or NginxOptions(), **option_fields)
         self.state_dir = make_dir(state_dir)
         self.port = free_port()
         self.fastcgi_addr = fastcgi_addr
-        self.cors_origins = cors_origins
+        self.cors_origins = self.options.cors_origins
         self.started = False
         self.master_pid: Optional[int] = None
 
@@ -30,6 +46,9 @@ class Nginx:
         if self.cors_origins:
             cmd.append(self.cors_origins)
         run(cmd, timeout=60)
+        if self.options.edit_site is not None:
+            site = self.state_dir / SITE_FILE
+            site.write_text(self.options.edit_site(site.read_text()))
         self.started = True
         run([SCRIPTS_DIR / "nginx-local", "start", self.state_dir], timeout=60)
         self.master_pid = self._read_pid()

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Optional
 
 from harness.http import Client
-from harness.load import Background, LoadClient
-from harness.nginx import Nginx
+from harness.load import Background, LoadClient, LoadOptions
+from harness.nginx import Nginx, NginxOptions
 from harness.postgres import Cluster, Database, PsqlSession, lock_waiting_worker, migrate
 from harness.processes import make_dir, wait_until
-from harness.supervisor import DirectWorker, NotifyListener, Supervisor
+from harness.supervisor import DirectWorker, NotifyListener, Supervisor, SupervisorOptions
 
 
 class Stack:
@@ -26,16 +26,17 @@ class Stack:
     PgBouncer, whose transaction pooling would not keep the migrator's session advisory lock."""
 
     def __init__(self, launcher: "Launcher", name: str, workers: int = 2, tcp: bool = False,
-                 cors_origins: Optional[str] = None, db: Optional[Database] = None,
-                 supervisor_kw: Optional[dict] = None, migrate_url: Optional[str] = None):
+                 db: Optional[Database] = None, migrate_url: Optional[str] = None,
+                 supervisor_options: Optional[SupervisorOptions] = None,
+                 nginx_options: Optional[NginxOptions] = None):
         self.launcher = launcher
         self.migrate_url = migrate_url
-        self.supervisor_kw = dict(supervisor_kw or {})  # more Supervisor options: extra_args, env, log_file...
+        self.supervisor_options = supervisor_options or SupervisorOptions()
+        self.nginx_options = nginx_options or NginxOptions()
         self.dir = make_dir(launcher.tmp_root / name)
         self.db = db
         self.workers = workers
         self.tcp = tcp
-        self.cors_origins = cors_origins
         self.supervisor: Optional[Supervisor] = None
         self.nginx: Optional[Nginx] = None
         self.client: Optional[Client] = None
@@ -45,10 +46,10 @@ class Stack:
             self.db = self.launcher.cluster.create_database()
         migrate(self.launcher.bin_dir, self.migrate_url or self.db.url)
         self.supervisor = self.launcher.add(Supervisor(self.launcher.bin_dir, self.db, self.dir / "run",
-                                                       self.workers, tcp=self.tcp, **self.supervisor_kw))
+                                                       self.workers, tcp=self.tcp, options=self.supervisor_options))
         self.supervisor.start()
         self.nginx = self.launcher.add(Nginx(self.dir / "nginx-state", self.supervisor.fastcgi_addr,
-                                             self.cors_origins))
+                                             self.nginx_options))
         self.nginx.start()
         self.client = Client(self.nginx.port)
         wait_until(self._serves, 30, what=lambda: f"the stack to answer GET /notes/\n{self.diagnostics()}")
@@ -60,9 +61,9 @@ class Stack:
         except OSError:
             return False
 
-    def add_nginx(self, cors_origins: Optional[str] = None, name: str = "nginx2") -> Client:
-        """Another nginx in front of the same supervisor (e.g. with another CORS policy)."""
-        nginx = self.launcher.add(Nginx(self.dir / name, self.supervisor.fastcgi_addr, cors_origins))
+    def add_nginx(self, name: str = "nginx2", options: Optional[NginxOptions] = None, **option_fields) -> Client:
+        """Another nginx in front of the same supervisor (e.g. with another CORS policy: ``cors_origins=``)."""
+        nginx = self.launcher.add(Nginx(self.dir / name, self.supervisor.fastcgi_addr, options, **option_fields))
         nginx.start()
         return Client(nginx.port)
 
@@ -72,16 +73,19 @@ class Stack:
         assert resp.status == 200, f"/status: {resp!r}\n{self.diagnostics()}"
         return resp.json()
 
-    def load(self, **kw) -> LoadClient:
+    def load(self, options: Optional[LoadOptions] = None, **option_fields) -> LoadClient:
         """A started LoadClient against this stack's nginx (stopped by the launcher at the latest)."""
-        return self.launcher.load(self.nginx.port, **kw)
+        return self.launcher.load(self.nginx.port, options, **option_fields)
 
     def diagnostics(self) -> str:
         return f"--- supervisor log\n{self.supervisor.log()}\n--- nginx\n{self.nginx.log_text() if self.nginx else ''}"
 
 
 class Launcher:
-    """Starts stacks and processes for tests and stops all of them on close()."""
+    """Starts stacks and processes for tests and stops all of them on close().
+
+    Where a class takes options (``SupervisorOptions``, ``NginxOptions``, ``LoadOptions``), ``options=`` takes
+    them whole and keyword arguments are a shorthand for their fields."""
 
     def __init__(self, bin_dir: Path, cluster: Cluster, tmp_root: Path):
         self.bin_dir = bin_dir
@@ -94,19 +98,19 @@ class Launcher:
         return thing
 
     def stack(self, name: str = "stack", **kw) -> Stack:
-        """A started Stack (kw: workers, tcp, cors_origins, db, supervisor_kw, migrate_url)."""
+        """A started Stack (kw: workers, tcp, db, migrate_url, supervisor_options, nginx_options)."""
         return Stack(self, name, **kw).start()
 
     def supervisor(self, db: Optional[Database], name: str = "sup", workers: int = 2, tcp: bool = False,
-                   start: bool = True, **kw) -> Supervisor:
-        """A Supervisor (kw: extra_args, env, worker_binary, log_file, graceful_timeout, listen_socket);
-        started and awaited unless ``start`` is False."""
-        sup = self.add(Supervisor(self.bin_dir, db, self.tmp_root / name, workers, tcp=tcp, **kw))
+                   start: bool = True, options: Optional[SupervisorOptions] = None, **option_fields) -> Supervisor:
+        """A Supervisor, started and awaited unless ``start`` is False."""
+        sup = self.add(Supervisor(self.bin_dir, db, self.tmp_root / name, workers, tcp=tcp, options=options,
+                                  **option_fields))
         return sup.start() if start else sup
 
-    def load(self, port: int, **kw) -> LoadClient:
-        """A started LoadClient against nginx on ``port`` (kw: connections, max_requests, mix)."""
-        return self.add(LoadClient(port, **kw)).start()
+    def load(self, port: int, options: Optional[LoadOptions] = None, **option_fields) -> LoadClient:
+        """A started LoadClient against nginx on ``port``."""
+        return self.add(LoadClient(port, options, **option_fields)).start()
 
     def notify_listener(self, name: str = "notify", abstract: bool = False) -> NotifyListener:
         return self.add(NotifyListener(make_dir(self.tmp_root / name), abstract=abstract))
@@ -114,8 +118,9 @@ class Launcher:
     def psql(self, url: str) -> PsqlSession:
         return self.add(PsqlSession(url))
 
-    def nginx(self, fastcgi_addr: str, name: str = "nginx", cors_origins: Optional[str] = None) -> Nginx:
-        return self.add(Nginx(self.tmp_root / name, fastcgi_addr, cors_origins)).start()
+    def nginx(self, fastcgi_addr: str, name: str = "nginx", options: Optional[NginxOptions] = None,
+              **option_fields) -> Nginx:
+        return self.add(Nginx(self.tmp_root / name, fastcgi_addr, options, **option_fields)).start()
 
     def worker(self, db_url: str, name: str = "worker", env: Optional[dict] = None) -> DirectWorker:
         return self.add(DirectWorker(self.bin_dir, db_url, self.tmp_root / name, env=env)).start()

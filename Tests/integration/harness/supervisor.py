@@ -1,6 +1,6 @@
-"""The notes processes a test starts itself: ``notes-supervisor`` with its pool (``Supervisor``), a
-``notes-worker`` on a socket of the test's (``DirectWorker``, as spawn-fcgi runs it), and the test's own
-NOTIFY_SOCKET (``NotifyListener``).
+"""The notes processes a test starts itself: ``notes-supervisor`` with its pool (``Supervisor``, its options a
+``SupervisorOptions``), a ``notes-worker`` on a socket of the test's (``DirectWorker``, as spawn-fcgi runs it), and
+the test's own NOTIFY_SOCKET (``NotifyListener``).
 
 Python 3 standard library only.
 """
@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -28,28 +29,35 @@ from harness.processes import (SERVICE_USER, child_env, children_of, free_port, 
 GRACEFUL_TIMEOUT = 10
 
 
-class Supervisor:
-    """notes-supervisor on a unix socket (default) or a loopback TCP port, stderr in ``log_path``.
+@dataclass
+class SupervisorOptions:
+    """What a Supervisor is started with beyond its pool (the database, the number of workers, unix or TCP)."""
+    extra_args: Iterable[str] = ()  # more command-line arguments, e.g. ["--timeout", "2"]
+    env: dict = field(default_factory=dict)  # overrides of the environment (e.g. NOTIFY_SOCKET); None removes one
+    worker_binary: Optional[Path] = None  # --worker-binary
+    log_file: Optional[Path] = None  # --log-file; Supervisor.log() then reads both that file and stderr
+    graceful_timeout: float = GRACEFUL_TIMEOUT  # --graceful-timeout
+    # A bound, listening unix socket handed over as fd 3 with LISTEN_FDS=1 and LISTEN_PID=<the supervisor's pid>,
+    # as systemd's socket activation does (the socket stays the test's).
+    listen_socket: Optional[socket.socket] = None
 
-    Options beyond the pool itself: ``extra_args`` (e.g. ``["--timeout", "2"]``), ``env`` (overrides of the
-    supervisor's environment, e.g. NOTIFY_SOCKET; None removes a variable), ``worker_binary``, ``log_file``
-    (``--log-file``; ``log()`` then reads both that file and stderr), ``graceful_timeout`` and
-    ``listen_socket``: a bound, listening unix socket handed over as fd 3 with LISTEN_FDS=1 and
-    LISTEN_PID=<the supervisor's pid>, as systemd's socket activation does (the socket stays ours)."""
+
+class Supervisor:
+    """notes-supervisor on a unix socket (default) or a loopback TCP port, stderr in ``log_path``; the rest of
+    its command line and environment from ``options`` (keyword arguments are a shorthand for its fields)."""
 
     WORKER_STARTED = re.compile(r"worker (\d+) started")
 
     def __init__(self, bin_dir: Path, db: Optional[Database], run_dir: Path, workers: int = 2, tcp: bool = False,
-                 extra_args: Iterable[str] = (), env: Optional[dict] = None,
-                 worker_binary: Optional[Path] = None, log_file: Optional[Path] = None,
-                 graceful_timeout: float = GRACEFUL_TIMEOUT, listen_socket: Optional[socket.socket] = None):
+                 options: Optional[SupervisorOptions] = None, **option_fields):
+        options = replace(options or SupervisorOptions(), **option_fields)
         self.bin_dir = bin_dir
         self.db = db
         self.run_dir = make_dir(run_dir)
         give_to_service_user(self.run_dir)  # the supervisor removes its socket and reopens its log file here
         self.workers = workers
         self.log_path = run_dir / "supervisor.log"
-        self.listen_socket = listen_socket
+        self.listen_socket = options.listen_socket
         if self.listen_socket is not None:
             self.port = None
             self.socket_path = Path(self.listen_socket.getsockname())
@@ -65,11 +73,11 @@ class Supervisor:
             self.socket_path = run_dir / "notes.sock"
             self.listen = f"unix:{self.socket_path}"
             self.fastcgi_addr = f"unix:{self.socket_path}"
-        self.extra_args = list(extra_args)
-        self.env = dict(env or {})
-        self.worker_binary = worker_binary
-        self.log_file = log_file
-        self.graceful_timeout = graceful_timeout
+        self.extra_args = list(options.extra_args)
+        self.env = dict(options.env or {})
+        self.worker_binary = options.worker_binary
+        self.log_file = options.log_file
+        self.graceful_timeout = options.graceful_timeout
         self.proc: Optional[subprocess.Popen] = None
         self.seen_workers: set[int] = set()
 
