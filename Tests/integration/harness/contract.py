@@ -1,27 +1,39 @@
-"""The test contract, in one place: the operations of the API at their documented paths, and the keys of the
-objects it answers with. The tests check the service against these (``assertions`` for the key sets, test_openapi
-for the operations); nothing else in the tests restates them.
-
-Kept free of logic on purpose: it is meant to be generated from the service's endpoint declarations one day.
+"""The test contract, in one place, read from the endpoints' declarations: the committed OpenAPI document
+(``Sources/NotesAPI/OpenAPI/openapi.json``) is what ``make openapi`` renders from them, and a unit test fails when it
+is not. The tests check the running service against these: its answers' key sets (``assertions``), the operations
+it documents and nginx routes (``test_openapi``), the largest id it takes. Nothing else in the tests restates them.
 """
 
-# The contract's operations at their documented paths (notes with, blog without the trailing slash).
-CONTRACT_OPERATIONS = {
-    ("GET", "/notes/"), ("POST", "/notes/"),
-    ("GET", "/notes/{note_id}/"), ("PUT", "/notes/{note_id}/"), ("PATCH", "/notes/{note_id}/"),
-    ("DELETE", "/notes/{note_id}/"),
-    ("GET", "/authors"), ("POST", "/authors"), ("GET", "/authors/{author_id}"), ("DELETE", "/authors/{author_id}"),
-    ("GET", "/articles"), ("POST", "/articles"), ("GET", "/articles/{article_id}"),
-    ("DELETE", "/articles/{article_id}"),
-    ("GET", "/healthz"), ("GET", "/status"),
-}
-# Operations the document may list too.
-OPTIONAL_OPERATIONS = {("GET", "/openapi.json")}
+import json
 
-# The keys of each object the API answers with, exactly.
-NOTE_KEYS = {"id", "text", "completed", "created_at", "updated_at"}
-AUTHOR_KEYS = {"id", "first_name", "last_name", "created_at", "updated_at"}
-ARTICLE_KEYS = {"id", "title", "content", "author_id"}
+from harness.processes import REPO_ROOT
+
+DOCUMENT_PATH = REPO_ROOT / "Sources" / "NotesAPI" / "OpenAPI" / "openapi.json"
+_DOCUMENT = json.loads(DOCUMENT_PATH.read_text(encoding="utf-8"))
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def _keys(schema: str) -> set:
+    return set(_DOCUMENT["components"]["schemas"][schema]["properties"])
+
+
+# The operations at their documented paths (notes with, blog without the trailing slash), as declared.
+CONTRACT_OPERATIONS = {
+    (method.upper(), path)
+    for path, item in _DOCUMENT["paths"].items() for method in item if method in _METHODS
+}
+# Operations the document may list too (none beyond the declared ones, now that it is rendered from them).
+OPTIONAL_OPERATIONS: set = set()
+
+# The keys of each object the API answers with, exactly: the columns of each entity.
+NOTE_KEYS = _keys("Note")
+AUTHOR_KEYS = _keys("Author")
+ARTICLE_KEYS = _keys("Article")
 
 # The largest id (a PostgreSQL bigint): a larger one in a path or a body is a 422.
-MAX_ID = 9223372036854775807
+MAX_ID = _DOCUMENT["components"]["parameters"]["note_id"]["schema"]["maximum"]
+
+# The contract must not have gone empty by a change of the document's shape.
+assert {("GET", "/notes/"), ("POST", "/articles"), ("GET", "/healthz")} <= CONTRACT_OPERATIONS
+assert NOTE_KEYS >= {"id", "text", "completed"} and AUTHOR_KEYS >= {"id"} and ARTICLE_KEYS >= {"id", "author_id"}
+assert MAX_ID == 9223372036854775807
