@@ -68,11 +68,11 @@ let package = Package(
         // Fakes behind the seams the product uses (StatementRunner, PipelineConnection) and an in-process client.
         .target(
             name: "NotesTesting",
-            dependencies: ["NotesAPI", "NotesStore", "HTTPMessages", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["NotesAPI", "NotesStore", "HTTPMessages", "Scoreboard", .product(name: "Logging", package: "swift-log")],
             path: "Tests/NotesTesting"
         ),
         .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),
-        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "NotesStore", "NotesTesting"]),
+        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "NotesStore", "NotesTesting", "Scoreboard"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore", "NotesTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Scoreboard", "SystemSupport"]),
     ]

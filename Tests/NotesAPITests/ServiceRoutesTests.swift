@@ -1,6 +1,7 @@
 import HTTPMessages
 import NotesStore
 import NotesTesting
+import Scoreboard
 import Testing
 @testable import NotesAPI
 
@@ -102,5 +103,29 @@ import Testing
     @Test func aSchemaThatFellBehindAnswers500() {
         runner.on("note_select", failure: .schemaBehind(current: 3, required: 4))
         #expect(client.execute("GET", "/notes/1").status == 500)
+    }
+}
+
+/// `/status` from a worker under a supervisor, in the process, with a scoreboard of its own.
+@Suite struct StatusRouteTests {
+    private func client() throws -> TestClient {
+        let scoreboard = try Scoreboard.create()
+        scoreboard.publishSupervisor(pid: 4242, startedAtUnixMicroseconds: 0, listen: "unix:/run/notes/notes.sock")
+        scoreboard.publish(generation: 1, targetWorkers: 1)
+        return TestClient(scoreboard: scoreboard)
+    }
+
+    @Test func answersThePoolAsJSON() throws {
+        let response = try client().execute("GET", "/status")
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type") == "application/json")
+        #expect(response.body.hasPrefix(#"{"supervisor":{"pid":4242,"started_at":"1970-01-01T00:00:00.000000Z","listen":"unix:/run/notes/notes.sock","generation":1,"target_workers":1}"#))
+    }
+
+    @Test func answersThePoolInPrometheusText() throws {
+        let response = try client().execute("GET", "/status?format=prometheus")
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type") == "text/plain; version=0.0.4")
+        #expect(response.body.contains("\n# TYPE "))
     }
 }

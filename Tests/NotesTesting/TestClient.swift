@@ -2,6 +2,7 @@ import HTTPMessages
 import Logging
 import NotesAPI
 import NotesStore
+import Scoreboard
 
 /// Sends requests to a `NotesApplication` in the process, as the worker would hand them over, against a
 /// fake statement runner (in the manner of HummingbirdTesting's client).
@@ -9,11 +10,12 @@ public struct TestClient {
     public let runner: FakeStatementRunner
     public let application: NotesApplication
 
-    public init(runner: FakeStatementRunner = FakeStatementRunner()) {
+    /// - Parameter scoreboard: the pool's, as a worker under the supervisor has one; nil as under spawn-fcgi.
+    public init(runner: FakeStatementRunner = FakeStatementRunner(), scoreboard: Scoreboard? = nil) {
         self.runner = runner
         var logger = Logger(label: "notes-test")
         logger.logLevel = .critical
-        application = NotesApplication(runner: runner, scoreboard: nil, logger: logger)
+        application = NotesApplication(runner: runner, scoreboard: scoreboard, logger: logger)
     }
 
     /// One request; `json` is sent as the body with `Content-Type: application/json` unless `contentType` says otherwise.
