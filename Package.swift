@@ -63,12 +63,15 @@ let package = Package(
 
         // The benchmark's ceiling: the FastCGI layer with a fixed answer and no database.
         .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "SystemSupport"]),
-        .executableTarget(name: "notes-openapi", dependencies: ["NotesAPI"]),
+        .executableTarget(name: "notes-openapi", dependencies: ["NotesAPI", "SystemSupport"]),
 
         // Fakes behind the seams the product uses (StatementRunner, PipelineConnection) and an in-process client.
         .target(
             name: "NotesTesting",
-            dependencies: ["NotesAPI", "NotesStore", "HTTPMessages", "Scoreboard", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "NotesAPI", "NotesStore", "HTTPMessages", "Scoreboard", "SystemSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/NotesTesting"
         ),
         .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),

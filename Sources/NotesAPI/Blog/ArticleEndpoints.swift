@@ -10,13 +10,11 @@ enum ArticleEndpoints {
 
     static let all = [list, create, get, delete]
 
-    static let list = Endpoint(
-        "GET", "/articles", operationID: "listArticles", tag: .articles, summary: "List articles",
+    static let list = Endpoint.page(
+        "/articles", of: .article, operationID: "listArticles", tag: .articles, summary: "List articles",
         description: "Articles by ascending id, with the same paging as notes. `X-Total-Count` gives the number of all articles.",
-        parameters: [Paging.skip, Paging.take], success: .page(.article, "The page of articles")
-    ) { services, inputs in
-        services.articles.table.page(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take)).map(Reply.page)
-    }
+        answer: "The page of articles"
+    ) { $0.articles.table }
 
     static let create = Endpoint(
         "POST", "/articles", operationID: "createArticle", tag: .articles, summary: "Create an article",

@@ -10,13 +10,11 @@ enum AuthorEndpoints {
 
     static let all = [list, create, get, delete]
 
-    static let list = Endpoint(
-        "GET", "/authors", operationID: "listAuthors", tag: .authors, summary: "List authors",
+    static let list = Endpoint.page(
+        "/authors", of: .author, operationID: "listAuthors", tag: .authors, summary: "List authors",
         description: "Authors by ascending id, with the same paging as notes. `X-Total-Count` gives the number of all authors.",
-        parameters: [Paging.skip, Paging.take], success: .page(.author, "The page of authors")
-    ) { services, inputs in
-        services.authors.table.page(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take)).map(Reply.page)
-    }
+        answer: "The page of authors"
+    ) { $0.authors.table }
 
     static let create = Endpoint(
         "POST", "/authors", operationID: "createAuthor", tag: .authors, summary: "Create an author",

@@ -137,6 +137,19 @@ struct Endpoint: Sendable {
         self.handler = handler
     }
 
+    /// `GET` of a page of an entity's rows in id order, with `skip` and `take`: the lists of the blog.
+    static func page(
+        _ path: String, of entity: Entity, operationID: String, tag: Tag, summary: String, description: String, answer: String,
+        from table: @escaping @Sendable (Services) -> EntityTable
+    ) -> Endpoint {
+        Endpoint(
+            "GET", path, operationID: operationID, tag: tag, summary: summary, description: description,
+            parameters: [Paging.skip, Paging.take], success: .page(entity, answer)
+        ) { services, inputs in
+            table(services).page(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take)).map(Reply.page)
+        }
+    }
+
     /// The declared 404.
     var notFound: APIError {
         for errorCase in errors {
