@@ -194,6 +194,17 @@ class LoadClient:
         """Wait until ``count`` more requests have completed from now."""
         return self.wait_for(self.completed + count, timeout)
 
+    def wait_started_after(self, t: float, count: int, timeout: float = 60.0) -> int:
+        """Wait until ``count`` requests that started after ``t`` (a ``time.monotonic()`` value) have completed."""
+        def done():
+            with self._lock:
+                n = sum(1 for r in self._results if r.started > t)
+            if n >= count:
+                return n
+            assert self.running(), f"the load ended after {n} requests started after the moment, before {count}"
+            return None
+        return wait_until(done, timeout, interval=0.02, what=f"{count} load requests started later to complete")
+
     def stop(self, timeout: float = 60.0) -> LoadReport:
         """Stop issuing requests, wait for those in flight, and return the report."""
         self._stop.set()
