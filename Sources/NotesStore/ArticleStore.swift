@@ -5,10 +5,12 @@ extension Entity {
 }
 
 /// The articles table, through prepared statements only.
-public struct ArticleStore: StatementCatalog, Sendable {
-    public let table = EntityTable(.article)
+public struct ArticleStore: Sendable {
+    public let table: EntityTable
 
-    public init() {}
+    public init(registry: inout StatementRegistry) {
+        table = EntityTable(.article, registry: &registry)
+    }
 
     /// Nil when no author has the `author_id` given; the foreign key checks it in the same statement.
     public func create(_ values: [FieldValue], requestID: String?) -> Query<Rows?> {

@@ -12,10 +12,12 @@ public enum AuthorDeletion: Sendable {
 }
 
 /// The authors table, through prepared statements only.
-public struct AuthorStore: StatementCatalog, Sendable {
-    public let table = EntityTable(.author)
+public struct AuthorStore: Sendable {
+    public let table: EntityTable
 
-    public init() {}
+    public init(registry: inout StatementRegistry) {
+        table = EntityTable(.author, registry: &registry)
+    }
 
     /// The foreign key decides, inside the DELETE itself, so an article created meanwhile cannot be orphaned.
     public func delete(id: Int64) -> Query<AuthorDeletion> {

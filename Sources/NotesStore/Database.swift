@@ -7,7 +7,8 @@ public struct PreparedStatement: Sendable, Hashable {
     /// Changes nothing, so running it again after its connection was lost cannot apply anything twice.
     public let readsOnly: Bool
 
-    public init(name: String, sql: String, readsOnly: Bool = false) {
+    /// Internal: the stores make theirs with `StatementRegistry.declare`, which lists them for preparing.
+    init(name: String, sql: String, readsOnly: Bool = false) {
         self.name = name
         self.sql = sql
         self.readsOnly = readsOnly

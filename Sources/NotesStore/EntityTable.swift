@@ -15,8 +15,8 @@ public struct Page: Sendable, Equatable {
 let onceSQL = "ON CONFLICT (request_id) DO NOTHING"
 
 /// The statements every entity has, made from its description: create (once per client request), read by
-/// id, a page with its total, the total alone, delete. Each is prepared on every connection (the catalog).
-public struct EntityTable: StatementCatalog, Sendable {
+/// id, a page with its total, the total alone, delete, each declared in the registry.
+public struct EntityTable: Sendable {
     public let entity: Entity
     let insert: PreparedStatement
     let selectCreated: PreparedStatement
@@ -27,25 +27,25 @@ public struct EntityTable: StatementCatalog, Sendable {
 
     /// - Parameter total: a scalar query for the number of rows, when something cheaper than counting them
     ///   keeps it (notes: migration 0003).
-    public init(_ entity: Entity, total: String? = nil) {
+    public init(_ entity: Entity, total: String? = nil, registry: inout StatementRegistry) {
         self.entity = entity
         let name = entity.singular, table = entity.table, columns = entity.selectList
         let writable = entity.writableColumns
         let placeholders = (1...writable.count + 1).map { "$\($0)" }.joined(separator: ", ")
-        insert = PreparedStatement(
-            name: "\(name)_insert",
-            sql: """
+        insert = registry.declare(
+            "\(name)_insert",
+            """
                 INSERT INTO \(table) (\(writable.map(\.name).joined(separator: ", ")), request_id) VALUES (\(placeholders)) \
                 \(onceSQL) RETURNING \(columns)
                 """)
-        selectCreated = PreparedStatement(
-            name: "\(name)_select_created", sql: "SELECT \(columns) FROM \(table) WHERE request_id = $1", readsOnly: true)
-        select = PreparedStatement(name: "\(name)_select", sql: "SELECT \(columns) FROM \(table) WHERE id = $1", readsOnly: true)
+        selectCreated = registry.declare(
+            "\(name)_select_created", "SELECT \(columns) FROM \(table) WHERE request_id = $1", readsOnly: true)
+        select = registry.declare("\(name)_select", "SELECT \(columns) FROM \(table) WHERE id = $1", readsOnly: true)
         let total = total ?? countSQL(table: table)
-        page = PreparedStatement(
-            name: "\(name)_page", sql: pageSQL(table: table, formattedColumns: columns, total: total), readsOnly: true)
-        count = PreparedStatement(name: "\(name)_count", sql: total, readsOnly: true)
-        delete = PreparedStatement(name: "\(name)_delete", sql: "DELETE FROM \(table) WHERE id = $1 RETURNING id")
+        page = registry.declare(
+            "\(name)_page", pageSQL(table: table, formattedColumns: columns, total: total), readsOnly: true)
+        count = registry.declare("\(name)_count", total, readsOnly: true)
+        delete = registry.declare("\(name)_delete", "DELETE FROM \(table) WHERE id = $1 RETURNING id")
     }
 
     /// Inserts a row with `values` for the writable columns, in their order, and returns it.

@@ -6,7 +6,7 @@ extension Entity {
 
 /// The notes table, through prepared statements only. Every write returns the row it wrote, so one round
 /// trip answers a request, and an id that matches nothing comes back as no row.
-public struct NoteStore: StatementCatalog, Sendable {
+public struct NoteStore: Sendable {
     // Totals come from note_totals, which triggers keep in step with the notes (migration 0003): counting
     // the rows was half the time of a list at 10,000 notes (docs/PERFORMANCE.md).
     private static let total = "SELECT coalesce(sum(notes), 0)::bigint FROM note_totals"
@@ -18,20 +18,26 @@ public struct NoteStore: StatementCatalog, Sendable {
         """
     }
 
-    public let table = EntityTable(.note, total: total)
+    public let table: EntityTable
     // The filtered and unfiltered lists are separate statements: with one statement and
     // `$3 IS NULL OR completed = $3`, PostgreSQL's generic plan (chosen after five runs) tests that on every
     // row and cannot use the (completed, id) index (docs/PERFORMANCE.md).
-    let filteredPage = PreparedStatement(
-        name: "note_page_completed",
-        sql: pageSQL(
-            table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3",
-            total: filteredTotal(completed: "$3")), readsOnly: true)
-    let filteredCount = PreparedStatement(name: "note_count_completed", sql: filteredTotal(completed: "$1"), readsOnly: true)
-    let update = PreparedStatement(name: "note_update", sql: replaceSQL(Entity.note))
-    let patch = PreparedStatement(name: "note_patch", sql: patchSQL(Entity.note))
+    let filteredPage: PreparedStatement
+    let filteredCount: PreparedStatement
+    let update: PreparedStatement
+    let patch: PreparedStatement
 
-    public init() {}
+    public init(registry: inout StatementRegistry) {
+        table = EntityTable(.note, total: Self.total, registry: &registry)
+        filteredPage = registry.declare(
+            "note_page_completed",
+            pageSQL(
+                table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3",
+                total: Self.filteredTotal(completed: "$3")), readsOnly: true)
+        filteredCount = registry.declare("note_count_completed", Self.filteredTotal(completed: "$1"), readsOnly: true)
+        update = registry.declare("note_update", replaceSQL(Entity.note))
+        patch = registry.declare("note_patch", patchSQL(Entity.note))
+    }
 
     /// Notes in id order, skipping `skip`, at most `take`, only those with `completed` when it is given.
     public func notes(skip: Int64, take: Int64, completed: Bool?) -> Query<Page> {

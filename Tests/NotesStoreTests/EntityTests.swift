@@ -1,9 +1,9 @@
 import Testing
 @testable import NotesStore
 
-/// Statements made from entity descriptions, and the catalog that finds them all.
+/// Statements made from entity descriptions, and the registry that lists them all.
 @Suite struct EntityTests {
-    @Test func theCatalogFindsEveryStatementOfEveryStore() {
+    @Test func theStoresDeclareEveryStatementOnce() {
         let names = Stores().statements.map(\.name)
         #expect(Set(names).count == names.count, "a statement name used twice")
         for table in ["note", "author", "article"] {
@@ -17,18 +17,24 @@ import Testing
         #expect(names.count == 22)
     }
 
-    @Test func aStatementDeclaredInANestedCatalogIsFound() {
-        struct Inner: StatementCatalog { let a = PreparedStatement(name: "a", sql: "SELECT 1") }
-        struct Outer: StatementCatalog {
-            let inner = Inner()
-            let b = PreparedStatement(name: "b", sql: "SELECT 2")
-            let notAStatement = 5
-        }
-        #expect(Outer().statements.map(\.name) == ["a", "b"])
+    @Test func theRegistryListsStatementsInTheOrderTheyWereDeclared() {
+        var registry = StatementRegistry()
+        let a = registry.declare("a", "SELECT 1", readsOnly: true)
+        let b = registry.declare("b", "UPDATE t SET x = 1")
+        #expect(registry.statements == [a, b])
+        #expect(a.readsOnly && !b.readsOnly)
+    }
+
+    @Test func everyStatementOfAStoreIsInTheRegistryItWasMadeWith() {
+        var registry = StatementRegistry()
+        let store = NoteStore(registry: &registry)
+        let made = [store.table.insert, store.table.select, store.table.page, store.filteredPage, store.update, store.patch]
+        #expect(made.allSatisfy(registry.statements.contains))
     }
 
     @Test func insertWritesTheWritableColumnsAndTheRequestIDOnce() {
-        let table = EntityTable(.article)
+        var registry = StatementRegistry()
+        let table = EntityTable(.article, registry: &registry)
         #expect(table.insert.sql == """
             INSERT INTO articles (title, content, author_id, request_id) VALUES ($1, $2, $3, $4) \
             ON CONFLICT (request_id) DO NOTHING RETURNING id, title, content, author_id
@@ -42,12 +48,14 @@ import Testing
     }
 
     @Test func readsAreMarkedAsReadsAndWritesAreNot() {
-        let table = EntityTable(.author)
+        var registry = StatementRegistry()
+        let table = EntityTable(.author, registry: &registry)
         let reads = [table.select, table.selectCreated, table.page, table.count].filter { $0.readsOnly }
         let writes = [table.insert, table.delete].filter { !$0.readsOnly }
         #expect(reads.count == 4)
         #expect(writes.count == 2)
-        #expect(!NoteStore().update.readsOnly && !NoteStore().patch.readsOnly)
+        let notes = NoteStore(registry: &registry)
+        #expect(!notes.update.readsOnly && !notes.patch.readsOnly)
     }
 
     @Test func replaceSetsEveryWritableColumnAndTheUpdateTime() {
