@@ -96,14 +96,23 @@ import Testing
         #expect(response.body == #"{"detail":[{"type":"int_from_float","loc":["body","author_id"],"msg":"Input should be a valid integer, got a number with a fractional part","input":7.5}]}"#)
     }
 
-    @Test func anAuthorIDThatIsAStringIsRefused() {
-        let response = client.execute("POST", "/articles", json: #"{"title": "t", "content": "c", "author_id": "7"}"#)
-        #expect(response.body == #"{"detail":[{"type":"int_type","loc":["body","author_id"],"msg":"Input should be a valid integer","input":"7"}]}"#)
+    @Test func anAuthorIDThatIsNoIntegerIsRefused() {
+        let response = client.execute("POST", "/articles", json: #"{"title": "t", "content": "c", "author_id": "seven"}"#)
+        #expect(response.body == #"{"detail":[{"type":"int_parsing","loc":["body","author_id"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"seven"}]}"#)
     }
 
-    @Test func anAuthorIDBelowOneIsRefused() {
-        let response = client.execute("POST", "/articles", json: #"{"title": "t", "content": "c", "author_id": 0}"#)
-        #expect(response.body == #"{"detail":[{"type":"greater_than","loc":["body","author_id"],"msg":"Input should be greater than 0","input":0,"ctx":{"gt":0}}]}"#)
+    @Test func anAuthorIDInAStringIsRead() {
+        runner.on("article_insert", rows: .of(.article, [Fixtures.article(5)]))
+        let response = client.execute("POST", "/articles", json: #"{"title": "t", "content": "c", "author_id": " 7 "}"#)
+        #expect(response.status == 201)
+        #expect(runner.statements.first?.hasPrefix("article_insert(t, c, 7,") == true)
+    }
+
+    @Test func anAuthorIDNoAuthorCanHaveIsTheAuthorsAbsence() {
+        let response = client.execute("POST", "/articles", json: #"{"title": "t", "content": "c", "author_id": 99999999999999999999}"#)
+        #expect(response.status == 404)
+        #expect(response.body == #"{"detail":"Author does not exist"}"#)
+        #expect(runner.statements.isEmpty)
     }
 
     @Test func getArticle() {

@@ -13,7 +13,7 @@ import Testing
             (.notFound("Note not found"), 404, #"{"detail":"Note not found"}"#),
             (.methodNotAllowed(allowed: ["GET", "POST"]), 405, #"{"detail":"Method Not Allowed"}"#),
             (.contentTooLarge, 413, #"{"detail":"Request body too large"}"#),
-            (.unsupportedMediaType, 415, #"{"detail":"Unsupported Media Type"}"#),
+            (.unreadableBody, 400, #"{"detail":"There was an error parsing the body"}"#),
         ]
         for (error, status, json) in cases {
             let response = ErrorResponses.response(for: error)

@@ -4,7 +4,7 @@ the completed filter and X-Total-Count on every list."""
 import pytest
 
 from harness.api import ARTICLE_MISSING, AUTHOR_MISSING, create_article, create_author
-from harness.assertions import (OneOf, assert_author, assert_json, assert_no_content, assert_not_found, assert_note,
+from harness.assertions import (assert_author, assert_json, assert_no_content, assert_not_found, assert_note,
                                 assert_validation, parse_timestamp, total_count)
 from harness.contract import MAX_ID
 
@@ -109,9 +109,10 @@ def test_author_body_not_an_object_is_422(api):
     assert_validation(api.post("/authors", [1]), ("model_attributes_type", ["body"]))
 
 
-def test_author_without_json_content_type_is_415(api):
-    resp = api.post("/authors", body=b'{"first_name": "a", "last_name": "b"}', content_type="text/plain")
-    assert_json(resp, 415, {"detail": "Unsupported Media Type"})
+def test_author_without_json_content_type_is_422_as_in_fastapi(api):
+    raw = b'{"first_name": "a", "last_name": "b"}'
+    resp = api.post("/authors", body=raw, content_type="text/plain")
+    assert_validation(resp, ("model_attributes_type", ["body"]), inputs={("body",): raw.decode()})
 
 
 # ---------------------------------------------------------------------------------------------- articles
@@ -185,8 +186,8 @@ def test_deleting_an_author_with_articles_is_409(api, author):
 
 
 BAD_AUTHOR_IDS = [
-    ("1", "int_type"), (1.5, "int_from_float"), (0, "greater_than"), (-3, "greater_than"),
-    (MAX_ID + 1, "less_than_equal"), (None, "int_type"), (True, "int_type"), ([1], "int_type"),
+    ("one", "int_parsing"), ("1e3", "int_parsing"), (1.5, "int_from_float"), (1e20, "int_parsing_size"),
+    (None, "int_type"), ([1], "int_type"), ({}, "int_type"),
 ]
 
 
@@ -194,6 +195,20 @@ BAD_AUTHOR_IDS = [
 def test_invalid_author_id_in_body_is_422(api, value, etype):
     resp = api.post("/articles", {"title": "t", "content": "c", "author_id": value})
     assert_validation(resp, (etype, ["body", "author_id"]), inputs={("body", "author_id"): value})
+
+
+@pytest.mark.parametrize("spelling", ["str", "padded", "float"])
+def test_author_id_is_read_as_pydantic_reads_an_int(api, spelling):
+    author = create_author(api)
+    value = {"str": str(author["id"]), "padded": f" 0{author['id']} ", "float": float(author["id"])}[spelling]
+    created = assert_json(api.post("/articles", {"title": "t", "content": "c", "author_id": value}), 201)
+    assert created["author_id"] == author["id"]
+
+
+@pytest.mark.parametrize("value", [0, -3, MAX_ID + 1, 10**30])
+def test_author_id_no_author_can_have_is_404(api, value):
+    resp = api.post("/articles", {"title": "t", "content": "c", "author_id": value})
+    assert_json(resp, 404, {"detail": "Author does not exist"})
 
 
 @pytest.mark.parametrize("body,errors", [
@@ -211,16 +226,22 @@ def test_invalid_article_is_422(api, body, errors):
 # ---------------------------------------------------------------------------------------------- path ids, 405
 
 
-PATH_ID_ERRORS = [("abc", "int_parsing"), ("0", "greater_than"), ("-1", "greater_than"), ("1.5", "int_parsing"),
-                  ("9223372036854775808", OneOf("less_than_equal", "int_parsing"))]
+PATH_ID_ERRORS = ["abc", "1.5", "1e3", "_1"]
 
 
 @pytest.mark.parametrize("collection,param", [("authors", "author_id"), ("articles", "article_id")])
 @pytest.mark.parametrize("method", ["GET", "DELETE"])
-@pytest.mark.parametrize("bad,etype", PATH_ID_ERRORS, ids=[b for b, _ in PATH_ID_ERRORS])
-def test_path_id_not_a_positive_int64_is_422(api, collection, param, method, bad, etype):
+@pytest.mark.parametrize("bad", PATH_ID_ERRORS)
+def test_path_id_that_is_no_integer_is_422(api, collection, param, method, bad):
     for path in (f"/{collection}/{bad}", f"/{collection}/{bad}/"):
-        assert_validation(api.request(method, path), (etype, ["path", param]))
+        assert_validation(api.request(method, path), ("int_parsing", ["path", param]))
+
+
+@pytest.mark.parametrize("collection,detail", [("authors", "Author does not exist"), ("articles", "Article does not exist")])
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+@pytest.mark.parametrize("missing", ["0", "-1", "9223372036854775808"])
+def test_path_id_no_row_can_have_is_404(api, collection, detail, method, missing):
+    assert_json(api.request(method, f"/{collection}/{missing}"), 404, {"detail": detail})
 
 
 @pytest.mark.parametrize("method,path,allowed", [
@@ -326,11 +347,11 @@ def test_patch_missing_note_is_404(api, suffix):
 @pytest.mark.parametrize("body,errors", [
     ({"text": 1}, [("string_type", ["body", "text"])]),
     ({"text": None}, [("string_type", ["body", "text"])]),
-    ({"completed": "yes"}, [("bool_type", ["body", "completed"])]),
-    ({"completed": 1}, [("bool_type", ["body", "completed"])]),
+    ({"completed": "maybe"}, [("bool_parsing", ["body", "completed"])]),
+    ({"completed": 2}, [("bool_parsing", ["body", "completed"])]),
     ({"completed": None}, [("bool_type", ["body", "completed"])]),
-    ({"text": ["a"], "completed": "true"}, [("string_type", ["body", "text"]), ("bool_type", ["body", "completed"])]),
-    ({"text": "ok", "completed": "no"}, [("bool_type", ["body", "completed"])]),
+    ({"text": ["a"], "completed": "truee"}, [("string_type", ["body", "text"]), ("bool_parsing", ["body", "completed"])]),
+    ({"text": "ok", "completed": 0.5}, [("bool_type", ["body", "completed"])]),
     ({"text": "a\u0000b"}, [("value_error", ["body", "text"])]),
 ])
 def test_patch_with_wrong_types_is_422_and_changes_nothing(api, note, body, errors):
@@ -347,15 +368,15 @@ def test_patch_empty_body_is_422_missing(api, note):
     assert_validation(api.patch(f"/notes/{note['id']}/", body=b""), ("missing", ["body"]))
 
 
-def test_patch_without_json_content_type_is_415(api, note):
+def test_patch_without_json_content_type_is_422_as_in_fastapi(api, note):
     resp = api.patch(f"/notes/{note['id']}/", body=b'{"text": "x"}', content_type="text/plain")
-    assert_json(resp, 415, {"detail": "Unsupported Media Type"})
+    assert_validation(resp, ("model_attributes_type", ["body"]))
     assert assert_json(api.get(f"/notes/{note['id']}/"), 200) == note
 
 
 def test_patch_with_a_bad_path_id_is_422(api):
     assert_validation(api.patch("/notes/abc/", {"text": "x"}), ("int_parsing", ["path", "note_id"]))
-    assert_validation(api.patch("/notes/0/", {"text": "x"}), ("greater_than", ["path", "note_id"]))
+    assert_not_found(api.patch("/notes/0/", {"text": "x"}))
 
 
 # ---------------------------------------------------------------------------------------------- completed filter

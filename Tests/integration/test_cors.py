@@ -47,7 +47,8 @@ def exchanges(client, origin):
         ("bad body", 422, client.post("/notes/", {"text": 1}, headers=h)),
         ("bad query", 422, client.get("/notes/?take=0", headers=h)),
         ("wrong method", 405, client.request("PATCH", "/notes/", json_body=body, headers=h)),
-        ("media type", 415, client.post("/notes/", body, content_type="text/plain", headers=h)),
+        ("not json", 422, client.post("/notes/", body, content_type="text/plain", headers=h)),
+        ("undecodable body", 400, client.post("/notes/", body=b"\xff", headers=h)),
         ("too large", 413, client.post("/notes/", body=b"{" + b" " * (1024 * 1024) + b"}", headers=h)),
         ("delete", 200, client.delete(f"/notes/{note_id}/", headers=h)),
     ]

@@ -31,7 +31,7 @@ from typing import Callable, Optional
 
 import pytest
 
-from harness.assertions import ANY_INT, OneOf, assert_json, assert_note
+from harness.assertions import ANY_INT, assert_json, assert_note
 from harness.http import Response, chunked, exchange
 from harness.http import raw_request as http
 from harness.processes import CRASH_MARKERS, REPO_ROOT, socket_fd_count, wait_until
@@ -116,15 +116,14 @@ NOT_FOUND = {"detail": "Not Found"}
 TOO_LARGE = {"detail": "Request body too large"}
 METHOD_NOT_ALLOWED = {"detail": "Method Not Allowed"}
 JSON_INVALID = (("json_invalid", ["body", ANY_INT]),)
+# FastAPI's answer to a body Python cannot decode (not UTF-8) or nests past its recursion limit.
+UNREADABLE_BODY = {"detail": "There was an error parsing the body"}
+NOTE_NOT_FOUND = {"detail": "Note not found"}
+AUTHOR_NOT_FOUND = {"detail": "Author does not exist"}
 NOTE_METHODS = {"GET", "PUT", "PATCH", "DELETE"}
 LIST_METHODS = {"GET", "POST"}
 VALID_NOTE = b'{"text": "abc", "completed": true}'
 JSON_HEADER = ("Content-Type", "application/json")
-
-
-def nesting_error(resp: Response) -> None:
-    ctx = resp.json()["detail"][0].get("ctx", {})
-    assert "Nesting deeper than" in ctx.get("error", ""), f"not refused for its depth: {resp!r}"
 
 
 def created_text(expected: str) -> Callable[[Response], None]:
@@ -161,24 +160,20 @@ CORPUS = [
          422, errors=JSON_INVALID),
     Case("json-patch-known-note-garbage", json_request("PATCH", "/notes/{note}/", b'{"text": "changed"'),
          422, errors=JSON_INVALID),
-    # -- nesting: a depth limit (64) gives 422 instead of exhausting a worker's stack
-    Case("json-nested-10000-arrays", post(b"[" * 10000 + b"]" * 10000), 422, errors=JSON_INVALID,
-         check=nesting_error),
-    Case("json-nested-10000-objects", post(b'{"a": ' * 10000 + b"1" + b"}" * 10000), 422, errors=JSON_INVALID,
-         check=nesting_error),
+    # -- nesting: a depth limit (64) gives FastAPI's 400 for a body too deep to parse, and no worker's stack runs out
+    Case("json-nested-10000-arrays", post(b"[" * 10000 + b"]" * 10000), 400, body=UNREADABLE_BODY),
+    Case("json-nested-10000-objects", post(b'{"a": ' * 10000 + b"1" + b"}" * 10000), 400, body=UNREADABLE_BODY),
     Case("json-nested-10000-inside-a-valid-note",
-         post(b'{"text": "deep", "completed": true, "x": ' + b"[" * 10000 + b"]" * 10000 + b"}"), 422,
-         errors=JSON_INVALID, check=nesting_error),
-    Case("json-nested-100000-unclosed", post(b"[" * 100000), 422, errors=JSON_INVALID, check=nesting_error),
+         post(b'{"text": "deep", "completed": true, "x": ' + b"[" * 10000 + b"]" * 10000 + b"}"), 400,
+         body=UNREADABLE_BODY),
+    Case("json-nested-100000-unclosed", post(b"[" * 100000), 400, body=UNREADABLE_BODY),
     Case("json-nested-10000-put-known-note", json_request("PUT", "/notes/{note}/", b"[" * 10000 + b"]" * 10000),
-         422, errors=JSON_INVALID, check=nesting_error),
+         400, body=UNREADABLE_BODY),
     # -- numbers that overflow
-    Case("path-id-20-digits", http("GET", "/notes/99999999999999999999/"), 422,
-         errors=(("less_than_equal", ["path", "note_id"]),)),
-    Case("path-id-int64-max-plus-1", http("DELETE", "/notes/9223372036854775808/"), 422,
-         errors=(("less_than_equal", ["path", "note_id"]),)),
-    Case("path-id-4000-digits", http("GET", "/notes/" + "9" * 4000 + "/"), 422,
-         errors=(("less_than_equal", ["path", "note_id"]),)),
+    # An integer no row has as its id is the 404, however long (FastAPI's int has no bound).
+    Case("path-id-20-digits", http("GET", "/notes/99999999999999999999/"), 404, body=NOTE_NOT_FOUND),
+    Case("path-id-int64-max-plus-1", http("DELETE", "/notes/9223372036854775808/"), 404, body=NOTE_NOT_FOUND),
+    Case("path-id-4000-digits", http("GET", "/notes/" + "9" * 4000 + "/"), 404, body=NOTE_NOT_FOUND),
     Case("query-skip-20-digits", http("GET", "/notes/?skip=99999999999999999999"), 422,
          errors=(("less_than_equal", ["query", "skip"]),)),
     Case("query-take-20-digits", http("GET", "/notes/?take=99999999999999999999"), 422,
@@ -194,23 +189,24 @@ CORPUS = [
          post(b'{"text": "long number ignored", "completed": false, "n": ' + b"9" * 5000 + b"}"), 201,
          check=created_text("long number ignored")),
     Case("json-author-id-1e999", post(b'{"title": "t", "content": "c", "author_id": 1e999}', "/articles"), 422,
-         errors=(("less_than_equal", ["body", "author_id"]),)),
+         errors=(("finite_number", ["body", "author_id"]),)),
     Case("json-author-id-minus-1e999", post(b'{"title": "t", "content": "c", "author_id": -1e999}', "/articles"),
-         422, errors=(("greater_than", ["body", "author_id"]),)),
+         422, errors=(("finite_number", ["body", "author_id"]),)),
+    # A double underflows to 0.0, a whole number: author 0, whom nobody is.
     Case("json-author-id-tiny-exponent",
-         post(b'{"title": "t", "content": "c", "author_id": 1e-999999999999999999999}', "/articles"), 422,
-         errors=((OneOf("int_from_float", "greater_than"), ["body", "author_id"]),)),
+         post(b'{"title": "t", "content": "c", "author_id": 1e-999999999999999999999}', "/articles"), 404,
+         body=AUTHOR_NOT_FOUND),
     # Found by fuzz-json-body: negating this exponent trapped, and the one request killed a worker.
     Case("json-author-id-exponent-int-min",
-         post(b'{"title": "t", "content": "c", "author_id": 1e-9223372036854775808}', "/articles"), 422,
-         errors=(("int_from_float", ["body", "author_id"]),)),
+         post(b'{"title": "t", "content": "c", "author_id": 1e-9223372036854775808}', "/articles"), 404,
+         body=AUTHOR_NOT_FOUND),
     # -- invalid UTF-8 in the body, the query and the path
-    Case("body-utf8-invalid-bytes", post(note_body(b'"\xff\xfe"')), 422, errors=JSON_INVALID),
-    Case("body-utf8-overlong-slash", post(note_body(b'"\xc0\xaf"')), 422, errors=JSON_INVALID),
-    Case("body-utf8-encoded-surrogate", post(note_body(b'"\xed\xa0\x80"')), 422, errors=JSON_INVALID),
-    Case("body-utf8-truncated-sequence", post(note_body(b'"\xe2\x82"')), 422, errors=JSON_INVALID),
-    Case("body-utf8-invalid-in-a-key", post(b'{"\xff": 1, "text": "a", "completed": true}'), 422,
-         errors=JSON_INVALID),
+    Case("body-utf8-invalid-bytes", post(note_body(b'"\xff\xfe"')), 400, body=UNREADABLE_BODY),
+    Case("body-utf8-overlong-slash", post(note_body(b'"\xc0\xaf"')), 400, body=UNREADABLE_BODY),
+    Case("body-utf8-encoded-surrogate", post(note_body(b'"\xed\xa0\x80"')), 400, body=UNREADABLE_BODY),
+    Case("body-utf8-truncated-sequence", post(note_body(b'"\xe2\x82"')), 400, body=UNREADABLE_BODY),
+    Case("body-utf8-invalid-in-a-key", post(b'{"\xff": 1, "text": "a", "completed": true}'), 400,
+         body=UNREADABLE_BODY),
     Case("body-lone-surrogate-escape", post(note_body(b'"\\ud800"')), 422, errors=JSON_INVALID),
     Case("query-utf8-invalid-raw-bytes", http("GET", b"/notes/?skip=\xff\xfe"), 422,
          errors=(("int_parsing", ["query", "skip"]),), check=input_is("\ufffd\ufffd")),

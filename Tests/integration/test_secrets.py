@@ -9,7 +9,7 @@ found) between characters that URLs and pgpass files must escape. The service ge
 
 - the supervisor's stderr and its ``--log-file`` (the workers' lines included), nginx's error and access logs,
   PostgreSQL's log, the output of ``notes-worker migrate``;
-- every response body: notes, 404, 405, 413, 415, 422, the 503 of a database outage, /healthz, /status as JSON
+- every response body: notes, 400, 404, 405, 413, 422, the 503 of a database outage, /healthz, /status as JSON
   and as Prometheus text;
 - ``/proc/PID/cmdline`` (the process title) of every process on the machine, the supervisor's and every
   worker's included, at several moments.
@@ -192,7 +192,8 @@ def test_password_stays_out_of_logs_answers_status_and_process_titles(launcher, 
         ("POST", "/notes/", {"json_body": {"text": "a\u0000", "completed": True}}, 422),
         ("PATCH", "/notes/", {"json_body": {}}, 405),
         ("TRACE", "/notes/", {}, 405),
-        ("POST", "/notes/", {"json_body": {"text": "a", "completed": True}, "content_type": "text/plain"}, 415),
+        ("POST", "/notes/", {"json_body": {"text": "a", "completed": True}, "content_type": "text/plain"}, 422),
+        ("POST", "/notes/", {"body": b"\xff"}, 400),
         ("POST", "/notes/", {"body": b"x" * (1024 * 1024 + 1)}, 413),
         ("GET", "/notes/%00/", {}, 400),
     ]:

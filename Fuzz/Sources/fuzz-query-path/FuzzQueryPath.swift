@@ -42,16 +42,10 @@ func checkRoute(method: String, path: String) {
         for (name, value) in parameters {
             require(!value.isEmpty, "empty path parameter \(name)")
             require(idNames.contains(name), "unexpected path parameter \(name)")
-            let result = IntegerParameter.positiveID(value, name: name)
-            switch (result, ReferenceInteger(value)) {
-            case (.success(let id), .value(let expected)):
-                require(id == expected && id > 0, "id \(describe(value.utf8)) read as \(id)")
-            case (.success(let id), let expected):
-                require(false, "id \(describe(value.utf8)) read as \(id), reference says \(expected)")
-            case (.failure(let issue), let expected):
+            let result = IntegerParameter.id(value, location: [.key("path"), .key(name)])
+            checkLaxInteger(value, result)
+            if case .failure(let issue) = result {
                 require(issue.location == [.key("path"), .key(name)], "id issue at \(issue.location)")
-                require(issue.type == expectedType(expected, lowest: 1, highest: .max, lowerType: "greater_than"),
-                        "id \(describe(value.utf8)): \(issue.type), reference says \(expected)")
                 checkResponse([issue])
             }
         }
@@ -72,12 +66,40 @@ func sameOutcome(_ a: Routes.Match, _ b: Routes.Match) -> Bool {
     }
 }
 
-func expectedType(_ reference: ReferenceInteger, lowest: Int64, highest: Int64, lowerType: String) -> String? {
+/// Properties of pydantic's lax reading of an integer string: a plain `[+-]?digits` is its value (or beyond 64
+/// bits); whatever else is accepted, its digits with whitespace, signs, underscores and a `.0…` tail taken
+/// away are the value's; refusals are `int_parsing` or, for very long numbers, `int_parsing_size`.
+func checkLaxInteger(_ raw: String, _ result: Result<Int64?, ValidationIssue>) {
+    switch (result, ReferenceInteger(raw)) {
+    case (.success(let id?), .value(let expected)):
+        require(id == expected, "id \(describe(raw.utf8)) read as \(id)")
+    case (.success(nil), .belowInt64), (.success(nil), .aboveInt64):
+        break
+    case (.success(let id), .value), (.success(let id), .belowInt64), (.success(let id), .aboveInt64):
+        require(false, "id \(describe(raw.utf8)) read as \(String(describing: id))")
+    case (.success(let id?), .notAnInteger):
+        let kept = raw.unicodeScalars.filter { ("0"..."9").contains($0) || $0 == "-" }
+        var digits = String(String.UnicodeScalarView(kept))
+        if let dot = raw.firstIndex(of: ".") {
+            let zeros = raw[raw.index(after: dot)...].filter { $0 == "0" }.count
+            digits = String(digits.dropLast(zeros))
+        }
+        require(ReferenceInteger(digits) == .value(id), "id \(describe(raw.utf8)) read as \(id)")
+    case (.success(nil), .notAnInteger):
+        break
+    case (.failure(let issue), .notAnInteger):
+        require(["int_parsing", "int_parsing_size"].contains(issue.type), "id \(describe(raw.utf8)): \(issue.type)")
+    case (.failure(let issue), let expected):
+        require(issue.type == "int_parsing_size", "id \(describe(raw.utf8)): \(issue.type), reference says \(expected)")
+    }
+}
+
+func expectedType(_ reference: ReferenceInteger, lowest: Int64, highest: Int64) -> String? {
     switch reference {
-    case .notAnInteger: "int_parsing"
-    case .belowInt64: lowerType
+    case .notAnInteger: nil
+    case .belowInt64: "greater_than_equal"
     case .aboveInt64: "less_than_equal"
-    case .value(let value) where value < lowest: lowerType
+    case .value(let value) where value < lowest: "greater_than_equal"
     case .value(let value) where value > highest: "less_than_equal"
     case .value: nil
     }
@@ -107,17 +129,27 @@ func checkQuery(_ request: HTTPRequest) {
     }
     let valid = issues.isEmpty
     var expected: [String] = []
+    // Strings pydantic reads by its cleaning rules are left to checkLaxInteger; these are the plain ones.
+    func plainIssue(_ name: String) -> [String] {
+        issues.filter { $0.location == [.key("query"), .key(name)] }.map { name + ":" + $0.type }
+    }
     if let raw = lastValue("skip") {
-        let type = expectedType(ReferenceInteger(raw), lowest: 0, highest: .max, lowerType: "greater_than_equal")
-        if let type { expected.append("skip:" + type) } else if case .value(let value) = ReferenceInteger(raw) {
+        if case .notAnInteger = ReferenceInteger(raw) {
+            expected += plainIssue("skip")
+        } else if let type = expectedType(ReferenceInteger(raw), lowest: 0, highest: .max) {
+            expected.append("skip:" + type)
+        } else if case .value(let value) = ReferenceInteger(raw) {
             require(!valid || skip == value, "skip=\(describe(raw.utf8)) read as \(skip)")
         }
     } else {
         require(skip == 0, "skip defaults to 0, got \(skip)")
     }
     if let raw = lastValue("take") {
-        let type = expectedType(ReferenceInteger(raw), lowest: 1, highest: 100, lowerType: "greater_than_equal")
-        if let type { expected.append("take:" + type) } else if case .value(let value) = ReferenceInteger(raw) {
+        if case .notAnInteger = ReferenceInteger(raw) {
+            expected += plainIssue("take")
+        } else if let type = expectedType(ReferenceInteger(raw), lowest: 1, highest: 100) {
+            expected.append("take:" + type)
+        } else if case .value(let value) = ReferenceInteger(raw) {
             require(!valid || take == value, "take=\(describe(raw.utf8)) read as \(take)")
         }
     } else {
@@ -125,7 +157,8 @@ func checkQuery(_ request: HTTPRequest) {
     }
     if let raw = lastValue("completed") {
         let truthy = ["true", "1", "yes", "on", "t", "y"], falsy = ["false", "0", "no", "off", "f", "n"]
-        let word = raw.lowercased()
+        // ASCII letters only: pydantic compares with eq_ignore_ascii_case.
+        let word = String(decoding: raw.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
         if truthy.contains(word) {
             require(!valid || completed == true, "completed=\(raw) read as \(String(describing: completed))")
         } else if falsy.contains(word) {

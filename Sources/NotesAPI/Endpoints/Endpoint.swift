@@ -8,7 +8,8 @@ struct Parameter: Sendable, Equatable {
     }
 
     enum Rule: Sendable, Equatable {
-        /// A positive 64-bit integer.
+        /// Any integer, as FastAPI's `int`; one that no row has (zero, negative, beyond 64 bits) is answered
+        /// with the endpoint's 404.
         case id
         /// An integer within `range`; `defaultValue` when left out.
         case integer(defaultValue: Int64, range: ClosedRange<Int64>)
@@ -115,7 +116,7 @@ struct Endpoint: Sendable {
     let parameters: [Parameter]
     let body: RequestBody?
     let success: Success
-    /// The client errors the handler may answer besides validation (422) and the body's (413, 415).
+    /// The client errors the handler may answer besides validation (422) and the body's (400, 413).
     let errors: [ErrorCase]
     let handler: Handler
 
@@ -158,14 +159,15 @@ struct Endpoint: Sendable {
         preconditionFailure("\(method) \(path) answers 404 without declaring it")
     }
 
-    /// The request's inputs, validated as declared, or every problem found in one 422. The body's media
-    /// type and syntax come first, as a client would fix them.
+    /// The request's inputs, validated as declared, or every problem found in one 422. The body's syntax
+    /// comes first, as in FastAPI; an id beyond 64 bits in a valid request is the declared 404.
     func inputs(of request: HTTPRequest, path pathParameters: PathParameters) throws(APIError) -> Inputs {
         let json = try body.map { _ throws(APIError) in try JSONBody.parse(request) } ?? nil
         var issues: [ValidationIssue] = []
         var values: [FieldValue] = []
         values.reserveCapacity(parameters.count)
         var query: [(name: String, value: String)]?
+        var namesNoRow = false
         for parameter in parameters {
             let raw: String?
             switch parameter.location {
@@ -177,7 +179,9 @@ struct Endpoint: Sendable {
                 raw = query?.last { $0.name == parameter.name }?.value
             }
             switch parameter.value(raw) {
-            case .success(let value): values.append(value)
+            case .success(let value):
+                if parameter.rule == .id && value == .absent { namesNoRow = true }
+                values.append(value)
             case .failure(let issue):
                 issues.append(issue)
                 values.append(.absent)
@@ -186,10 +190,12 @@ struct Endpoint: Sendable {
         var bodyValues: [FieldValue] = []
         if let body {
             var reader = FieldReader(json, issues: issues)
-            bodyValues = body.entity.writableColumns.map { column in reader.value(of: column, required: body.fields == .allRequired) }
+            bodyValues = body.entity.writableColumns.map { column in reader.value(of: column, body.fields) }
             issues = reader.issues
+            namesNoRow = namesNoRow || reader.namesNoRow
         }
         if !issues.isEmpty { throw .validation(issues) }
+        if namesNoRow { throw notFound }
         return Inputs(parameters: parameters, values: values, body: bodyValues, requestID: request.requestID)
     }
 

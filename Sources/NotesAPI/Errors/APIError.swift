@@ -12,8 +12,9 @@ public enum APIError: Error, Equatable {
     case conflict(String)
     /// 413.
     case contentTooLarge
-    /// 415.
-    case unsupportedMediaType
+    /// 400 "There was an error parsing the body": a JSON body that is not UTF-8 or nests too deep, or any
+    /// body that is not UTF-8 (FastAPI's answer to what Python cannot decode).
+    case unreadableBody
     /// 422, FastAPI's list of problems.
     case validation([ValidationIssue])
 }

@@ -36,8 +36,8 @@ enum ErrorResponses {
             detail(.conflict, message)
         case .contentTooLarge:
             detail(.contentTooLarge, "Request body too large")
-        case .unsupportedMediaType:
-            detail(.unsupportedMediaType, "Unsupported Media Type")
+        case .unreadableBody:
+            detail(.badRequest, "There was an error parsing the body")
         case .validation(let issues):
             validation(issues)
         }

@@ -2,6 +2,9 @@
 public struct JSONParseError: Error, Equatable, Sendable {
     public let offset: Int
     public let reason: String
+    /// Nested deeper than the parser goes: not a syntax error (Python's parser gives up on depth too, with
+    /// an error of its own).
+    public var tooDeep = false
 }
 
 /// A strict RFC 8259 parser over raw bytes: it rejects invalid UTF-8, unpaired surrogates, control
@@ -30,6 +33,10 @@ public struct JSONParser {
 
     private func failure(_ reason: String, at offset: Int? = nil) -> JSONParseError {
         JSONParseError(offset: offset ?? position, reason: reason)
+    }
+
+    private func tooDeep() -> JSONParseError {
+        JSONParseError(offset: position, reason: "Nesting deeper than \(maxDepth) levels", tooDeep: true)
     }
 
     private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
@@ -65,7 +72,7 @@ public struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth <= maxDepth else { throw failure("Nesting deeper than \(maxDepth) levels") }
+        guard depth <= maxDepth else { throw tooDeep() }
         position += 1
         var members: [JSONObject.Member] = []
         skipWhitespace()
@@ -96,7 +103,7 @@ public struct JSONParser {
     }
 
     private mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
-        guard depth <= maxDepth else { throw failure("Nesting deeper than \(maxDepth) levels") }
+        guard depth <= maxDepth else { throw tooDeep() }
         position += 1
         var elements: [JSONValue] = []
         skipWhitespace()

@@ -103,8 +103,9 @@ public enum OpenAPIRenderer {
         case .document:
             break
         }
-        // nginx refuses a path it cannot parse (`%00` in an id) before it reaches a worker.
-        if endpoint.parameters.contains(where: { $0.location == .path }) {
+        // nginx refuses a path it cannot parse (`%00` in an id) before it reaches a worker; a body that
+        // cannot be decoded is refused as FastAPI refuses it.
+        if endpoint.body != nil || endpoint.parameters.contains(where: { $0.location == .path }) {
             responses.append("400", reference("responses", "BadRequest"))
         }
         for errorCase in endpoint.errors {
@@ -118,7 +119,6 @@ public enum OpenAPIRenderer {
         }
         if endpoint.body != nil {
             responses.append("413", reference("responses", "ContentTooLarge"))
-            responses.append("415", reference("responses", "UnsupportedMediaType"))
         }
         if endpoint.body != nil || !endpoint.parameters.isEmpty {
             responses.append("422", .object([
@@ -179,7 +179,8 @@ public enum OpenAPIRenderer {
         var schema: JSONObject
         switch parameter.rule {
         case .id:
-            schema = integerSchema(1...Int64.max)
+            // Any integer, as FastAPI's `int`: one no row has is answered with the 404.
+            schema = ["type": .string("integer")]
         case .integer(let defaultValue, let range):
             schema = integerSchema(range)
             schema.append("default", .number(String(defaultValue)))
@@ -194,13 +195,36 @@ public enum OpenAPIRenderer {
 
     private static func columnSchema(_ column: Column, written: Bool) -> JSONObject {
         switch column.kind {
-        case .identifier: integerSchema(1...Int64.max)
-        case .boolean: ["type": .string("boolean")]
+        // Written (`author_id`): what pydantic's lax `int` reads; read: the ids rows have.
+        case .identifier: written ? laxIntegerSchema : integerSchema(1...Int64.max)
+        case .boolean: written ? laxBooleanSchema : ["type": .string("boolean")]
         // PostgreSQL text cannot hold NUL, which the validation refuses.
         case .text: written ? ["type": .string("string"), "pattern": .string("^[^\\u0000]*$")] : ["type": .string("string")]
         case .timestamp: ["type": .string("string"), "format": .string("date-time")]
         }
     }
+
+    /// The values pydantic's lax `bool` reads (`Lax.bool`): booleans, 0 and 1, and its words in any case.
+    private static let laxBooleanSchema: JSONObject = [
+        "anyOf": .array([
+            .object(["type": .string("boolean")]),
+            .object(["type": .string("integer"), "enum": .array([.number("0"), .number("1")])]),
+            .object([
+                "type": .string("string"),
+                "pattern": .string("^([01]|[tT]|[fF]|[yY]|[nN]|[oO][nN]|[oO][fF][fF]|[yY][eE][sS]|[nN][oO]|[tT][rR][uU][eE]|[fF][aA][lL][sS][eE])$"),
+            ]),
+        ]),
+    ]
+
+    /// The values pydantic's lax `int` reads (`Lax.integer`), its plainer spellings: integers, booleans,
+    /// and decimal digits in a string (a sign, leading zeros and surrounding whitespace allowed).
+    private static let laxIntegerSchema: JSONObject = [
+        "anyOf": .array([
+            .object(["type": .string("integer")]),
+            .object(["type": .string("boolean")]),
+            .object(["type": .string("string"), "pattern": .string("^[ \\t\\n\\r]*[+-]?[0-9]+[ \\t\\n\\r]*$")]),
+        ]),
+    ]
 
     private static func rowSchema(_ entity: Entity) -> JSONObject {
         var properties = JSONObject()

@@ -2,24 +2,38 @@ import HTTPMessages
 import NotesStore
 import SystemSupport
 
-/// Turns a request's body into a JSON object, or into the error FastAPI would give for it.
+/// Turns a request's body into what FastAPI validates: the parsed JSON for a JSON media type, the body's text
+/// for any other (which no model accepts), nothing for an empty body (routing.py, `get_request_handler`).
 enum JSONBody {
-    /// The body as JSON, checked in the order a client would fix things: media type, syntax (its size was
-    /// checked before routing: `NotesApplication.respond`). Returns nil for an empty body, which the caller
-    /// reports as a missing body.
+    /// Nil for an empty body, which the caller reports as a missing body. Its size was checked before
+    /// routing (`NotesApplication.respond`).
     static func parse(_ request: HTTPRequest) throws(APIError) -> JSONValue? {
-        guard let contentType = request.contentType, isJSON(contentType) else { throw .unsupportedMediaType }
         if request.body.isEmpty { return nil }
+        // FastAPI (0.132 and later) parses only what says it is JSON; the rest stays bytes, refused as a whole.
+        guard let contentType = request.contentType, isJSON(contentType) else {
+            guard let text = String(validating: request.body, as: UTF8.self) else { throw .unreadableBody }
+            return .string(text)
+        }
+        var bytes = request.body[...]
+        // Python's json.loads(bytes) reads UTF-8 with a byte order mark too; positions count from after it.
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        guard String(validating: bytes, as: UTF8.self) != nil else { throw .unreadableBody }
         do {
-            return try JSONParser.parse(request.body)
+            return try JSONParser.parse(Array(bytes))
         } catch {
+            if error.tooDeep { throw .unreadableBody }
             throw .validation([ValidationIssue(
-                type: "json_invalid", location: [.key("body"), .index(error.offset)], message: "JSON decode error",
-                input: .object([:]), context: ["error": .string(error.reason)])])
+                type: "json_invalid", location: [.key("body"), .index(characterOffset(error.offset, in: bytes))],
+                message: "JSON decode error", input: .object([:]), context: ["error": .string(error.reason)])])
         }
     }
 
-    /// `application/json`, or any `+json` type, with or without parameters such as charset.
+    /// Python reports positions in characters of the decoded text, not in bytes.
+    private static func characterOffset(_ byteOffset: Int, in bytes: ArraySlice<UInt8>) -> Int {
+        bytes.prefix(byteOffset).reduce(0) { count, byte in byte & 0xC0 == 0x80 ? count : count + 1 }
+    }
+
+    /// `application/json`, or any `application/*+json`, with or without parameters such as charset.
     static func isJSON(_ contentType: String) -> Bool {
         let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
             .trimmingWhitespace().lowercased()
@@ -48,40 +62,46 @@ struct FieldReader {
             self.object = nil
             self.issues.append(ValidationIssue(
                 type: "model_attributes_type", location: [.key("body")],
-                message: "Input should be a valid dictionary or object to extract fields from", input: other))
+                message: "Input should be a valid dictionary or object to extract fields from", input: other.pythonEcho))
         }
     }
+
+    /// An integer no row can have as its id (beyond 64 bits) was given for an id: the request can only be
+    /// answered with the endpoint's 404, once it is otherwise valid.
+    private(set) var namesNoRow = false
 
     /// The value of a writable column's field: required, or optional (absent when left out, as in PATCH);
     /// `.absent` also when it has a problem, which is then in `issues`.
-    mutating func value(of column: Column, required: Bool) -> FieldValue {
+    mutating func value(of column: Column, _ fields: RequestBody.Fields) -> FieldValue {
         let name = column.name
-        switch (column.kind, required) {
-        case (.text, true): return string(name).map { .text($0) } ?? .absent
-        case (.text, false): return optionalString(name).map { .text($0) } ?? .absent
-        case (.boolean, true): return bool(name).map { .boolean($0) } ?? .absent
-        case (.boolean, false): return optionalBool(name).map { .boolean($0) } ?? .absent
-        case (.identifier, true): return id(name).map { .integer($0) } ?? .absent
-        case (.identifier, false): return object?[name] == nil ? .absent : id(name).map { .integer($0) } ?? .absent
-        case (.timestamp, _): preconditionFailure("\(name) is written by the database")
+        let value: JSONValue?
+        switch fields {
+        case .allRequired: value = field(name)
+        case .allOptional: value = object?[name]
+        }
+        guard let value else { return .absent }
+        switch column.kind {
+        case .text: return string(name, value).map { .text($0) } ?? .absent
+        case .boolean: return laxValue(name, value, Lax.bool).map { .boolean($0) } ?? .absent
+        case .identifier:
+            switch laxValue(name, value, Lax.integer) {
+            case .int64(let id)?: return .integer(id)
+            case .beyondInt64?:
+                namesNoRow = true
+                return .absent
+            case nil: return .absent
+            }
+        case .timestamp: preconditionFailure("\(name) is written by the database")
         }
     }
 
-    /// A required JSON string. PostgreSQL text cannot hold NUL, so NUL is refused here, as bad input.
-    mutating func string(_ name: String) -> String? {
-        field(name).flatMap { string(name, $0) }
-    }
-
-    /// A string that may be left out (PATCH); present, it must be a string like any other.
-    mutating func optionalString(_ name: String) -> String? {
-        object?[name].flatMap { string(name, $0) }
-    }
-
+    /// A JSON string (pydantic's `str` takes nothing else, not even numbers). PostgreSQL text cannot hold NUL,
+    /// so NUL is refused here, as bad input.
     private mutating func string(_ name: String, _ value: JSONValue) -> String? {
         guard case .string(let text) = value else {
             issues.append(ValidationIssue(
                 type: "string_type", location: [.key("body"), .key(name)], message: "Input should be a valid string",
-                input: value))
+                input: value.pythonEcho))
             return nil
         }
         if text.utf8.contains(0) {
@@ -94,46 +114,14 @@ struct FieldReader {
         return text
     }
 
-    /// A required JSON boolean; strings and numbers are refused (strict, unlike pydantic's lax mode).
-    mutating func bool(_ name: String) -> Bool? {
-        field(name).flatMap { bool(name, $0) }
-    }
-
-    mutating func optionalBool(_ name: String) -> Bool? {
-        object?[name].flatMap { bool(name, $0) }
-    }
-
-    private mutating func bool(_ name: String, _ value: JSONValue) -> Bool? {
-        guard case .bool(let flag) = value else {
+    /// A value converted as pydantic's lax mode converts it, or its problem recorded.
+    private mutating func laxValue<T>(_ name: String, _ value: JSONValue, _ convert: (JSONValue) -> Result<T, Lax.Failure>) -> T? {
+        switch convert(value) {
+        case .success(let converted):
+            return converted
+        case .failure(let failure):
             issues.append(ValidationIssue(
-                type: "bool_type", location: [.key("body"), .key(name)], message: "Input should be a valid boolean",
-                input: value))
-            return nil
-        }
-        return flag
-    }
-
-    /// A required id: a JSON number with an integral value from 1 to Int64.max. As in pydantic, `7.0` and
-    /// `7e0` are 7 while `7.5` is refused; a string or any other type is refused (strict).
-    mutating func id(_ name: String) -> Int64? {
-        guard let value = field(name) else { return nil }
-        let location: [ValidationIssue.Location] = [.key("body"), .key(name)]
-        guard case .number(let literal) = value else {
-            issues.append(ValidationIssue(type: "int_type", location: location, message: "Input should be a valid integer", input: value))
-            return nil
-        }
-        guard let integer = integralDigits(ofJSONNumber: literal) else {
-            issues.append(ValidationIssue(
-                type: "int_from_float", location: location,
-                message: "Input should be a valid integer, got a number with a fractional part", input: value))
-            return nil
-        }
-        switch IntegerParameter.positiveID(integer, name: name) {
-        case .success(let id):
-            return id
-        case .failure(let issue):
-            issues.append(ValidationIssue(
-                type: issue.type, location: location, message: issue.message, input: value, context: issue.context))
+                type: failure.type, location: [.key("body"), .key(name)], message: failure.message, input: value.pythonEcho))
             return nil
         }
     }
@@ -142,46 +130,9 @@ struct FieldReader {
         guard let object else { return nil }
         guard let value = object[name] else {
             issues.append(ValidationIssue(
-                type: "missing", location: [.key("body"), .key(name)], message: "Field required", input: body ?? .null))
+                type: "missing", location: [.key("body"), .key(name)], message: "Field required", input: body?.pythonEcho ?? .null))
             return nil
         }
         return value
     }
-}
-
-/// The integer a JSON number literal stands for, as decimal digits with an optional sign, computed exactly
-/// from its digits and exponent (no floating point); nil when it has a fractional part. Magnitudes far
-/// beyond Int64 come back as a long run of 9s, which range checks then refuse.
-func integralDigits(ofJSONNumber literal: String) -> String? {
-    var text = Substring(literal)
-    let negative = text.hasPrefix("-")
-    if negative { text = text.dropFirst() }
-    var exponent = 0
-    if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-        let written = text[text.index(after: e)...]
-        // Clamped while it is read, so that nothing below can overflow (Int.min has no negation): past 10^8,
-        // more digits than a 1 MiB body holds, the answer no longer changes. The sign is kept:
-        // 1e-99999999999999999999 is a tiny fraction, not a huge number.
-        var magnitude = 0
-        for digit in written.utf8 where digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") {
-            magnitude = min(magnitude * 10 + Int(digit - UInt8(ascii: "0")), 100_000_000)
-        }
-        exponent = written.hasPrefix("-") ? -magnitude : magnitude
-        text = text[..<e]
-    }
-    let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-    let fraction = parts.count > 1 ? parts[1] : ""
-    var digits = String(parts[0]) + fraction
-    exponent -= fraction.count
-    if exponent < 0 {
-        let dropped = digits.suffix(min(-exponent, digits.count))
-        guard dropped.allSatisfy({ $0 == "0" }) else { return nil }
-        digits = String(digits.dropLast(dropped.count))
-    } else {
-        digits += String(repeating: "0", count: min(exponent, 40))
-    }
-    digits = String(digits.drop { $0 == "0" })
-    if digits.isEmpty { return "0" }
-    if digits.count > 40 { digits = String(repeating: "9", count: 40) }
-    return negative ? "-" + digits : digits
 }

@@ -2,26 +2,19 @@ import NotesStore
 
 extension Parameter {
     /// The value of this parameter in a request (`raw`, nil when left out), or the problem FastAPI would
-    /// report for it.
+    /// report for it; `.absent` for an id beyond 64 bits, which no row has.
     func value(_ raw: String?) -> Result<FieldValue, ValidationIssue> {
         let location: [ValidationIssue.Location] = [.key(self.location.rawValue), .key(name)]
         switch rule {
         case .id:
-            return IntegerParameter.validate(raw ?? "", location: location, lowerBound: .greaterThan(0), maximum: .max)
-                .map { .integer($0) }
+            return IntegerParameter.id(raw ?? "", location: location).map { $0.map { .integer($0) } ?? .absent }
         case .integer(let defaultValue, let range):
             guard let raw else { return .success(.integer(defaultValue)) }
-            return IntegerParameter.validate(raw, location: location, lowerBound: .atLeast(range.lowerBound), maximum: range.upperBound)
-                .map { .integer($0) }
+            return IntegerParameter.bounded(raw, location: location, range: range).map { .integer($0) }
         case .optionalBool:
             guard let raw else { return .success(.absent) }
-            switch raw.lowercased() {
-            case "true", "1", "yes", "on", "t", "y": return .success(.boolean(true))
-            case "false", "0", "no", "off", "f", "n": return .success(.boolean(false))
-            default:
-                return .failure(ValidationIssue(
-                    type: "bool_parsing", location: location, message: "Input should be a valid boolean, unable to interpret input",
-                    input: .string(raw)))
+            return Lax.bool(raw).map { .boolean($0) }.mapError { failure in
+                ValidationIssue(type: failure.type, location: location, message: failure.message, input: .string(raw))
             }
         case .choice(let allowed, let defaultValue):
             guard let raw else { return .success(.text(defaultValue)) }

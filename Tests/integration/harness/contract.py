@@ -30,8 +30,8 @@ NOTE_KEYS = _keys("Note")
 AUTHOR_KEYS = _keys("Author")
 ARTICLE_KEYS = _keys("Article")
 
-# The largest id (a PostgreSQL bigint): a larger one in a path or a body is a 422.
-MAX_ID = _DOCUMENT["components"]["parameters"]["note_id"]["schema"]["maximum"]
+# The largest id a row can have (a PostgreSQL bigint): a larger one in a path or a body finds nothing.
+MAX_ID = _DOCUMENT["components"]["schemas"]["Note"]["properties"]["id"]["maximum"]
 
 # The contract must not have gone empty by a change of the document's shape.
 assert {("GET", "/notes/"), ("POST", "/articles"), ("GET", "/healthz")} <= CONTRACT_OPERATIONS
