@@ -14,14 +14,14 @@ enum JSONBody {
             guard let text = String(validating: request.body, as: UTF8.self) else { throw .unreadableBody }
             return .string(text)
         }
-        var bytes = request.body[...]
         // Python's json.loads(bytes) reads UTF-8 with a byte order mark too; positions count from after it.
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw .unreadableBody }
+        let bytes = request.body.starts(with: [0xEF, 0xBB, 0xBF]) ? Array(request.body.dropFirst(3)) : request.body
         do {
-            return try JSONParser.parse(Array(bytes))
+            // What parses is valid UTF-8: the parser checks strings, and anything else outside them is ASCII.
+            return try JSONParser.parse(bytes)
         } catch {
-            if error.tooDeep { throw .unreadableBody }
+            // Python decodes before it parses: a body that is not UTF-8 fails there, whatever its syntax.
+            if error.tooDeep || String(validating: bytes, as: UTF8.self) == nil { throw .unreadableBody }
             throw .validation([ValidationIssue(
                 type: "json_invalid", location: [.key("body"), .index(characterOffset(error.offset, in: bytes))],
                 message: "JSON decode error", input: .object([:]), context: ["error": .string(error.reason)])])
@@ -29,7 +29,7 @@ enum JSONBody {
     }
 
     /// Python reports positions in characters of the decoded text, not in bytes.
-    private static func characterOffset(_ byteOffset: Int, in bytes: ArraySlice<UInt8>) -> Int {
+    private static func characterOffset(_ byteOffset: Int, in bytes: [UInt8]) -> Int {
         bytes.prefix(byteOffset).reduce(0) { count, byte in byte & 0xC0 == 0x80 ? count : count + 1 }
     }
 
