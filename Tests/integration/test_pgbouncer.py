@@ -113,7 +113,7 @@ def test_authors_and_articles_with_their_404_409_and_422(api):
     assert_json(api.post("/articles", {"title": "T", "content": "C", "author_id": missing}), 404, AUTHOR_MISSING)
     assert_json(api.get(f"/authors/{missing}"), 404, AUTHOR_MISSING)
     assert_validation(api.post("/articles", {"title": "T", "content": "C", "author_id": "one"}),
-                      ("int_type", ["body", "author_id"]))
+                      ("int_parsing", ["body", "author_id"]))
     assert_json(api.delete(f"/authors/{author['id']}"), 409, {"detail": "Author has articles: delete them first"})
 
     assert_no_content(api.delete(f"/articles/{article['id']}"))
