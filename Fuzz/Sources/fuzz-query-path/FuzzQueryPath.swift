@@ -80,6 +80,10 @@ func checkLaxInteger(_ raw: String, _ result: Result<Int64?, ValidationIssue>) {
     case (.success(let id?), .notAnInteger):
         let kept = raw.unicodeScalars.filter { ("0"..."9").contains($0) || $0 == "-" }
         var digits = String(String.UnicodeScalarView(kept))
+        // pydantic keeps a minus met among the leading zeros ("0-6" is -6).
+        if let minus = digits.firstIndex(of: "-"), minus != digits.startIndex, digits[..<minus].allSatisfy({ $0 == "0" }) {
+            digits = String(digits[minus...])
+        }
         if let dot = raw.firstIndex(of: ".") {
             let zeros = raw[raw.index(after: dot)...].filter { $0 == "0" }.count
             digits = String(digits.dropLast(zeros))
