@@ -57,6 +57,8 @@ import Testing
         (#""\u12""#, 2, #"Invalid \uXXXX escape"#),
         (#""\ud800\u12G4""#, 8, #"Invalid \uXXXX escape"#),
         (#""\ud800\u""#, 8, #"Invalid \uXXXX escape"#),
+        (#""\udc00"#, 2, #"Invalid \uXXXX escape"#),
+        (#""a\"#, 0, "Unterminated string starting at"),
         ("-Infinit", 0, "Expecting value"),
         ("nan", 0, "Expecting value"),
         ("-NaN", 0, "Expecting value"),
@@ -82,6 +84,11 @@ import Testing
         // A high surrogate before an escape that is no low one stands alone; the second escape is its own.
         #expect(try parse(#""\ud800\u0041""#) == .loneSurrogateString("\u{FFFD}A"))
         #expect(try parse(#"{"\ud800": 1}"#) == .object(["\u{FFFD}": .number("1")]))
+    }
+
+    @Test func readsEncodedSurrogatesAsPythonsSurrogatepassDoes() throws {
+        #expect(try JSONParser.parse([0x22, 0x61, 0xED, 0xA0, 0x80, 0x22]) == .loneSurrogateString("a\u{FFFD}"))
+        #expect(failure([0x22, 0xED, 0xA0, 0x22])?.reason == "Invalid UTF-8 in string starting at")
     }
 
     @Test func refusesIntegerLiteralsLongerThanPythonReads() throws {

@@ -213,6 +213,20 @@ import Testing
         #expect(parse(Array(#"{"a":1}"#.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }.dropLast()) == .failure(.unreadableBody))
     }
 
+    @Test func readsSurrogatesPythonsDecoderLetsThrough() throws {
+        // UTF-8 with an encoded surrogate, and UTF-16 with a lone surrogate unit, in an ignored field.
+        let utf8 = Array(#"{"text":"a","completed":true,"x":""#.utf8) + [0xED, 0xB0, 0x80] + Array(#""}"#.utf8)
+        let utf16 = Array(#"{"text":"a","completed":true,"x":""#.utf16) + [0xD800] + Array(#""}"#.utf16)
+        for body in [utf8, utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }] {
+            var reader = FieldReader(try parse(body).get())
+            for column in Entity.note.writableColumns { _ = reader.value(of: column, .allRequired) }
+            #expect(reader.issues.isEmpty)
+        }
+        // Anything else that is not UTF-8 is still the 400, a syntax error or not.
+        #expect(parse(Array(#"{"x":""#.utf8) + [0xED, 0xA0] + Array(#""}"#.utf8)) == .failure(.unreadableBody))
+        #expect(parse([0x7B, 0xED, 0xA0, 0x80, 0x7D, 0xFF]) == .failure(.unreadableBody))
+    }
+
     @Test func readsAsDeepAsPythonDoesBehindUvicorn() throws {
         // 100 levels are a 422 model_attributes_type in FastAPI, not the 400.
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)

@@ -96,7 +96,8 @@ public func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
     case (.null, .null): true
     case (.bool(let x), .bool(let y)): x == y
     case (.number(let x), .number(let y)): Array(x.utf8) == Array(y.utf8)
-    case (.string(let x), .string(let y)): Array(x.utf8) == Array(y.utf8)
+    case (.string(let x), .string(let y)), (.loneSurrogateString(let x), .loneSurrogateString(let y)):
+        Array(x.utf8) == Array(y.utf8)
     case (.array(let x), .array(let y)): x.count == y.count && zip(x, y).allSatisfy { identical($0, $1) }
     case (.object(let x), .object(let y)):
         x.members.count == y.members.count && zip(x.members, y.members).allSatisfy {

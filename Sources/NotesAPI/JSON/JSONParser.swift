@@ -191,11 +191,14 @@ public struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 position += 1
-                guard let string = String(validating: utf8, as: UTF8.self) else {
+                if let string = String(validating: utf8, as: UTF8.self) { return (string, loneSurrogates) }
+                guard let string = Self.decodingEncodedSurrogates(utf8) else {
                     throw failure("Invalid UTF-8 in string starting at", at: start)
                 }
-                return (string, loneSurrogates)
+                return (string, true)
             case UInt8(ascii: "\\"):
+                // Python: a backslash that ends the document leaves the string unterminated.
+                guard position + 1 < bytes.count else { throw failure("Unterminated string starting at", at: start) }
                 if try parseEscape(into: &utf8) { loneSurrogates = true }
             case 0..<0x20:
                 throw failure("Invalid control character at")
@@ -245,8 +248,31 @@ public struct JSONParser {
         return false
     }
 
+    /// Python wants a character after the four digits (a string cannot end there anyway) and reports the escape.
+    /// Text that is UTF-8 but for encoded surrogates (ED A0…BF 80…BF), which Python's decoder lets through
+    /// (`surrogatepass`), as lone ones: U+FFFD in their place. Nil if anything else is not UTF-8.
+    static func decodingEncodedSurrogates(_ bytes: some Collection<UInt8>) -> String? {
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            let second = bytes.index(after: index)
+            if byte == 0xED, second != bytes.endIndex, (0xA0...0xBF).contains(bytes[second]) {
+                let third = bytes.index(after: second)
+                guard third != bytes.endIndex, (0x80...0xBF).contains(bytes[third]) else { return nil }
+                decoded.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                index = bytes.index(after: third)
+            } else {
+                decoded.append(byte)
+                index = second
+            }
+        }
+        return String(validating: decoded, as: UTF8.self)
+    }
+
     private mutating func parseHex4(u: Int) throws(JSONParseError) -> UInt32 {
-        guard position + 4 <= bytes.count else { throw failure("Invalid \\uXXXX escape", at: u) }
+        guard position + 4 < bytes.count else { throw failure("Invalid \\uXXXX escape", at: u) }
         var value: UInt32 = 0
         for _ in 0..<4 {
             let byte = bytes[position]

@@ -28,8 +28,9 @@ enum JSONBody {
                     throw invalid(error, in: utf8)
                 }
             }
-            // Python decodes before it parses: a body that is not UTF-8 fails there, whatever its syntax.
-            if String(validating: bytes, as: UTF8.self) == nil { throw .unreadableBody }
+            // Python decodes before it parses: a body that is not UTF-8 (surrogates aside) fails there, whatever
+            // its syntax.
+            if JSONParser.decodingEncodedSurrogates(bytes) == nil { throw .unreadableBody }
             throw invalid(error, in: bytes)
         }
     }
@@ -71,14 +72,28 @@ enum JSONBody {
                 value | UInt32(bytes[start + (bigEndian ? size - 1 - index : index)]) << (8 * index)
             }
         }
-        let text: String?
-        switch width {
-        case .utf16: text = String(validating: units.map { UInt16($0) }, as: UTF16.self)
-        case .utf32: text = String(validating: units, as: UTF32.self)
+        // Python decodes with surrogatepass: a lone surrogate is kept, here as its 3-byte encoding, which the
+        // parser reads as Python's decoder would have left it.
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(units.count)
+        var index = 0
+        while index < units.count {
+            var scalar = units[index]
+            index += 1
+            if width == .utf16, (0xD800...0xDBFF).contains(scalar), index < units.count,
+               (0xDC00...0xDFFF).contains(units[index]) {
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (units[index] - 0xDC00)
+                index += 1
+            }
+            if (0xD800...0xDFFF).contains(scalar) {
+                utf8 += [0xE0 | UInt8(scalar >> 12), 0x80 | UInt8(scalar >> 6 & 0x3F), 0x80 | UInt8(scalar & 0x3F)]
+            } else if let unicode = Unicode.Scalar(scalar) {
+                UTF8.encode(unicode) { utf8.append($0) }
+            } else {
+                throw .unreadableBody
+            }
         }
-        // Python's surrogatepass would keep a lone surrogate here; UTF-8 cannot, so it is the 400 (README).
-        guard let text else { throw .unreadableBody }
-        return Array(text.utf8)
+        return utf8
     }
 
     /// Python reports positions in characters of the decoded text, not in bytes.
