@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NotesAPI
+@testable import NotesAPI
 
 /// Stops the run when a property does not hold. libFuzzer treats the abort as a crash and saves the input
 /// (`crash-<sha1>`), so a broken property is reported exactly like a memory error. Swift's own traps
@@ -104,6 +104,16 @@ public func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
             Array($0.key.utf8) == Array($1.key.utf8) && identical($0.value, $1.value)
         }
     default: false
+    }
+}
+
+/// The value as it is written (U+FFFD standing for each surrogate): strings read with lone surrogates become plain strings.
+public func plain(_ value: JSONValue) -> JSONValue {
+    switch value {
+    case .loneSurrogateString(let text): .string(text)
+    case .array(let elements): .array(elements.map(plain))
+    case .object(let object): .object(JSONObject(object.members.map { JSONObject.Member(key: $0.key, value: plain($0.value)) }))
+    default: value
     }
 }
 
