@@ -14,7 +14,7 @@ from harness.originals import (BLOG_CONTENT_RENAMED, BLOG_INITIAL, BLOG_INSERT_A
                                BLOG_REVISIONS, BLOG_SELECT_AUTHORS, TUTORIAL_INSERT, TUTORIAL_SELECT, bind,
                                create_blog, create_tutorial, literal, text_column)
 from harness.postgres import migrate
-from harness.processes import CRASH_MARKERS, run
+from harness.processes import CRASH_MARKERS, child_env, run
 
 # Rows as the tutorial leaves them: ids with gaps (3 and 4 deleted), one inserted with an explicit id above the
 # sequence (an import, say).
@@ -52,8 +52,8 @@ def fill_blog(db, revision: str) -> None:
              "(9, 'COBOL', 'A language', 7, NULL, NULL)")
 
 
-def migrate_ok(bin_dir, db) -> str:
-    result = migrate(bin_dir, db.url, check=False)
+def migrate_ok(bin_dir, db, **env) -> str:
+    result = run([bin_dir / "notes-worker", "migrate"], env=child_env(DATABASE_URL=db.url, **env), check=False)
     assert result.returncode == 0, f"migrate exited {result.returncode}:\n{output(result)}"
     return output(result)
 
@@ -115,7 +115,8 @@ def test_the_tutorials_notes_are_adopted_with_their_ids_and_the_old_app_keeps_wo
 def test_the_blogs_tables_are_adopted_with_utc_times_and_the_old_app_keeps_working(launcher, fresh_db, bin_dir,
                                                                                    revision):
     fill_blog(fresh_db, revision)
-    out = migrate_ok(bin_dir, fresh_db)
+    # In a session whose TimeZone is not UTC (libpq's PGTZ): the naive times are UTC whatever the session's zone.
+    out = migrate_ok(bin_dir, fresh_db, PGTZ="Asia/Kolkata")
     assert f"adopted authors and articles of the FastAPI blog at Alembic revision {revision}" in out, out
     assert "2 authors, highest id 7; 2 articles, highest id 9" in out, out
     assert "applied migration 0001_create_notes.sql" in out, out
