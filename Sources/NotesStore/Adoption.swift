@@ -137,13 +137,16 @@ public struct AdoptionPlan: Sendable, Equatable {
                 "tables authors and articles exist but alembic_version holds \(found), not the FastAPI blog's revision "
                     + "\(known): adopt them at one of those revisions (alembic upgrade) or move them away")
         }
-        try expect(table: "authors", columns: authors, toBe: Originals.blogAuthors, madeBy: "the FastAPI blog at \(revision.rawValue)")
-        try expect(table: "articles", columns: articles, toBe: Originals.blogArticles(revision), madeBy: "the FastAPI blog at \(revision.rawValue)")
+        let blog = "the FastAPI blog at \(revision.rawValue)"
+        try expect(table: "authors", columns: authors, toBe: Originals.blogAuthors, madeBy: blog)
+        try expect(table: "articles", columns: articles, toBe: Originals.blogArticles(revision), madeBy: blog)
         plan.blog = revision
         return plan
     }
 
-    private static func expect(table: String, columns: [CatalogColumn], toBe expected: [CatalogColumn], madeBy original: String) throws(StoreError) {
+    private static func expect(
+        table: String, columns: [CatalogColumn], toBe expected: [CatalogColumn], madeBy original: String
+    ) throws(StoreError) {
         let found = Set(columns), wanted = Set(expected)
         guard found != wanted else { return }
         let missing = expected.filter { !found.contains($0) }.map(\.description)
@@ -200,7 +203,8 @@ struct AdoptionScript {
             sql: description + String(decoding: PackageResources.fastapi_blog_sql, as: UTF8.self),
             summarySQL: """
                 format('authors and articles of the FastAPI blog at Alembic revision \(revision.rawValue)\
-                \(revision == .initial ? " (description kept equal to content)" : ""): %s authors, highest id %s; %s articles, highest id %s', \
+                \(revision == .initial ? " (description kept equal to content)" : ""): \
+                %s authors, highest id %s; %s articles, highest id %s', \
                 (SELECT count(*) FROM authors), (SELECT coalesce(max(id), 0) FROM authors), \
                 (SELECT count(*) FROM articles), (SELECT coalesce(max(id), 0) FROM articles))
                 """)

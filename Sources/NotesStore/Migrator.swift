@@ -72,8 +72,8 @@ public struct Migrator {
 
     /// Takes the originals' tables over in one transaction, in place of migrations 0001 and 0002, and records
     /// that in `schema_adoptions`; returns what it adopted and the migrations it ran where there was no original
-    /// (nothing for a database that has no original, or that this service migrated already). Refuses, changing nothing, tables it does not recognise and rows it cannot
-    /// represent.
+    /// (nothing for a database that has no original, or that this service migrated already). Refuses, changing
+    /// nothing, tables it does not recognise and rows it cannot represent.
     private func adoptOriginals() throws(StoreError) -> Run {
         _ = try database.execute("BEGIN", label: "begin adoption")
         do throws(StoreError) {
@@ -164,7 +164,10 @@ public struct Migrator {
                 continue
             }
             let recorded = try database.execute(
-                "INSERT INTO schema_adoptions (version, adopted) VALUES (\(step.migration.version), \(adoption.summarySQL)) RETURNING adopted",
+                """
+                INSERT INTO schema_adoptions (version, adopted) VALUES (\(step.migration.version), \(adoption.summarySQL))
+                RETURNING adopted
+                """,
                 label: "record the \(adoption.name)")
             run.adopted.append(recorded.string(row: 0, column: 0))
         }
