@@ -32,14 +32,14 @@ from hypothesis import strategies as st
 
 from harness.differential import (PARSE_ERROR, UNSET, Differential, Exchange, Known, Original, Ref, Req, body_bytes,
                                   detail_types, int_or_none, internal_error, is_error, json_invalid_errors, note_path,
-                                  query_params, report, resync_author_cascade, resync_patch_notes,
+                                  known_report, query_params, report, resync_author_cascade, resync_patch_notes,
                                   rewrite_list_order, utf8)
 from harness.http import http_request
 from harness.processes import SCRIPTS_DIR, run
 
 INT32_MAX = 2**31 - 1  # the originals' id columns are SQLAlchemy Integer: PostgreSQL integer
-# Generated requests per group (notes, blog; half as many odd paths): with the fixed list, about 1,000 exchanges.
-EXAMPLES = int(os.environ.get("NOTES_DIFFERENTIAL_EXAMPLES", "300"))
+# Generated requests per group (notes, blog; half as many odd paths): with the fixed list, about 1,500 exchanges.
+EXAMPLES = int(os.environ.get("NOTES_DIFFERENTIAL_EXAMPLES", "500"))
 SEED = 20261203  # hypothesis's, with no example database: the same requests on every run
 
 
@@ -214,9 +214,9 @@ def accept_author_cascade(ex: Exchange, d: Differential) -> bool:
 
 
 def accept_healthcheck(ex: Exchange, d: Differential) -> bool:
-    """GET /healthcheck is the blog's; ours has /healthz."""
-    return (ex.ours.path.rstrip("/") == "/healthcheck" and ex.orig.status == 200
-            and ex.orig.value == {"status": "ok"} and ex.ours.status == 404)
+    """/healthcheck is the blog's (GET; other methods 405); ours has /healthz."""
+    return (ex.ours.path.rstrip("/") == "/healthcheck" and ex.ours.status == 404
+            and (ex.orig.value == {"status": "ok"} or ex.orig.status == 405))
 
 
 def _text_values(ex: Exchange) -> list:
@@ -226,8 +226,10 @@ def _text_values(ex: Exchange) -> list:
 
 
 def accept_nul_text(ex: Exchange, d: Differential) -> bool:
-    """Text containing NUL: PostgreSQL cannot store it; the original fails (500), ours says 422 value_error."""
-    return (any("\x00" in v for v in _text_values(ex)) and internal_error(ex.orig) and ex.ours.status == 422
+    """Text containing NUL: PostgreSQL cannot store it; the original fails (500) after its other checks (an unknown
+    author: 404), ours says 422 value_error."""
+    return (any("\x00" in v for v in _text_values(ex)) and ex.ours.status == 422
+            and (internal_error(ex.orig) or is_error(ex.orig, "Author does not exist"))
             and "value_error" in [t for t, _ in detail_types(ex.ours)])
 
 
@@ -642,7 +644,7 @@ def test_ours_answers_as_the_originals_do(sides):
     generated_blog()
     generated_paths()
 
-    print(f"\n{d.exchanges} exchanges; known differences seen: {d.used}")
+    print("\n" + known_report(d))
     assert not d.unknown, report(d)
     unused = [row.name for row in KNOWN_DIFFERENCES if row.name not in d.used]
     assert not unused, f"rows of KNOWN_DIFFERENCES no exchange needed (a difference gone: delete them): {unused}"

@@ -188,6 +188,7 @@ class Differential:
         self.exchanges = 0
         self.unknown: list[str] = []
         self.used: dict[str, int] = {}
+        self.examples: dict[str, str] = {}  # row name -> the first exchange it recognised, rendered
 
     # -- sending
 
@@ -312,8 +313,10 @@ class Differential:
 
     # -- comparing
 
-    def use(self, name: str) -> None:
+    def use(self, name: str, ex: Optional[Exchange] = None) -> None:
         self.used[name] = self.used.get(name, 0) + 1
+        if ex is not None and name not in self.examples:
+            self.examples[name] = render(ex)
 
     def compare(self, ex: Exchange) -> None:
         for row in self.known:
@@ -322,7 +325,7 @@ class Differential:
         if not same(ex):
             for row in self.known:
                 if row.accept is not None and row.accept(ex, self):
-                    self.use(row.name)
+                    self.use(row.name, ex)
                     if row.resync is not None:
                         row.resync(ex, self)
                     break
@@ -417,6 +420,13 @@ def utf8(data: bytes) -> bool:
 
 
 PARSE_ERROR = {"detail": "There was an error parsing the body"}
+
+
+def known_report(d: Differential) -> str:
+    """How often each row was needed, and the first exchange each accepting row recognised."""
+    lines = [f"{d.exchanges} exchanges; rows needed: {d.used}"]
+    lines += [f"\n[{name}] {text}" for name, text in d.examples.items()]
+    return "\n".join(lines)
 
 
 def report(d: Differential) -> str:
