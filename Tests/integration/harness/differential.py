@@ -76,6 +76,7 @@ PathPart = Union[str, Ref]
 
 @dataclass
 class Req:
+    """A request for both sides: its path's Refs and the Refs in its JSON body are written with each side's ids."""
     method: str
     path: tuple  # of PathPart: literal pieces and Refs, resolved per side
     query: str = ""
@@ -112,7 +113,7 @@ def _json_text(value, ref_text: Callable[[Ref], object]) -> str:
 
 def owner_path(path: str) -> str:
     """Which original answers a path: the blog's prefixes, else the notes app (for unknown paths both say 404)."""
-    return "blog" if re.match(r"/+(authors|articles|healthcheck)", path) else "notes"
+    return "blog" if re.match(r"/+(authors|articles|healthcheck)", urllib.parse.unquote(path)) else "notes"
 
 
 def note_path(*parts: PathPart) -> tuple:
@@ -129,6 +130,7 @@ KIND_OF_PATH = {"notes": "note", "authors": "author", "articles": "article"}
 
 @dataclass
 class Side:
+    """One side's answer to an exchange."""
     name: str  # "ours" or "original"
     response: Response
     path: str  # as sent (after a redirect: the redirect's)
@@ -138,12 +140,10 @@ class Side:
     def status(self) -> int:
         return self.response.status
 
-    def json_ok(self) -> bool:
-        return not isinstance(self.value, tuple) and self.value is not None
-
 
 @dataclass
 class Exchange:
+    """A request and both answers, as the rows of the table see them."""
     req: Req
     ours: Side
     orig: Side
@@ -242,8 +242,8 @@ class Differential:
     # -- rows both created
 
     def record_creation(self, ex: Exchange) -> None:
-        if ex.req.method != "POST" or ex.kind is None or "".join(
-                p for p in ex.req.path if isinstance(p, str)).strip("/").count("/"):
+        """A POST to a collection that created a row on both sides pairs the two rows (one logical row)."""
+        if ex.req.method != "POST" or ex.kind is None or ex.ours.path.strip("/").count("/"):
             return
         created = {}
         for side in (ex.ours, ex.orig):
@@ -253,7 +253,7 @@ class Differential:
             for name, row_id in created.items():
                 self.ids[name][ex.kind].append(row_id)
         else:
-            for name, row_id in created.items():  # a row on one side only: the row that accepts it resyncs
+            for name, row_id in created.items():  # a row on one side only: deleted after the comparison
                 ex.one_sided[name] = row_id
 
     def align_sequence(self, kind: str) -> None:
@@ -335,13 +335,16 @@ class Differential:
 
 
 def ordered(value):
-    """A JSON value with its objects' key order made part of equality."""
+    """A JSON value with its objects' key order and its numbers' types made part of equality (in Python, True == 1
+    == 1.0, and -0.0 == 0.0)."""
     if isinstance(value, dict):
         return ("{}", [(k, ordered(v)) for k, v in value.items()])
     if isinstance(value, list):
         return [ordered(v) for v in value]
-    if isinstance(value, float) and value == 0:
-        return (value, math.copysign(1, value))  # -0.0 is not 0.0 in an echoed input
+    if isinstance(value, float):
+        return ("float", value, math.copysign(1, value))
+    if isinstance(value, (bool, int)):
+        return (type(value).__name__, value)
     return value
 
 
@@ -349,7 +352,7 @@ def same(ex: Exchange) -> bool:
     if ex.ours.status != ex.orig.status or ordered(ex.ours.value) != ordered(ex.orig.value):
         return False
     # An error's body is compared as text too: FastAPI's exact rendering (compact, floats as Python writes them).
-    if ex.orig.status >= 400 and ex.ours.value == ex.orig.value and not isinstance(ex.orig.value, tuple):
+    if ex.orig.status >= 400 and not isinstance(ex.orig.value, tuple):
         return ex.ours.response.body == ex.orig.response.body
     return True
 
@@ -438,10 +441,10 @@ def report(d: Differential) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------------------------- rows' work on the whole state
+# ---------------------------------------------------------------------------------------------- rows' work on the state
 
 
-def rewrite_list_order(ex: Exchange, d) -> bool:
+def rewrite_list_order(ex: Exchange, d: Differential) -> bool:
     """The originals' lists have no ORDER BY; ours are by ascending id. The original's list is put in id order:
     the blog's lists are whole; a page of notes is replaced by the same page of the original's whole collection
     in id order, after checking that the original's page holds as many of its rows (a page of another order)."""
@@ -459,8 +462,8 @@ def rewrite_list_order(ex: Exchange, d) -> bool:
         skip, take = int_or_none(params.get("skip", 0)), int_or_none(params.get("take", 20))
         if skip is None or take is None or skip < 0 or take < 0:
             return False
-        assert all(obj in whole for obj in original) and len(original) == len(whole[skip:skip + take]), \
-            f"the original's page is not a page of its collection: {original} of {whole}"
+        if not all(obj in whole for obj in original) or len(original) != len(whole[skip:skip + take]):
+            return False  # (not a page of the original's collection: the difference is reported as it is)
         in_order = sorted(whole, key=key)[skip:skip + take]
     else:
         in_order = sorted(original, key=key)
@@ -484,6 +487,7 @@ def resync_patch_notes(ex: Exchange, d: Differential) -> None:
 
 
 def resync_author_cascade(ex: Exchange, d: Differential) -> None:
+    """The original deleted the author and its articles: ours deletes the articles, then the author."""
     author_id = int_or_none(urllib.parse.unquote(ex.ours.path.strip("/").split("/")[1]))
     articles = json.loads(d.request("ours", "/articles?take=100").body)
     skip = 100
