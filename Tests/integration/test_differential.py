@@ -67,18 +67,12 @@ def sides(module_launcher, cluster, venv_python):
     return ours, notes, blog, sessions
 
 
-# ---------------------------------------------------------------------------------------------- requests
-
-
-# ---------------------------------------------------------------------------------------------- one exchange
-
 # ---------------------------------------------------------------------------------------------- known differences
 
+# rewrites (of both sides' normalised bodies; True when they changed something)
 
-# rewrites (both sides' normalised bodies; True when they changed something)
 
-
-def rewrite_note_timestamps(ex: Exchange, d) -> bool:
+def rewrite_note_timestamps(ex: Exchange, d: Differential) -> bool:
     """Our notes carry created_at/updated_at; the original's Note model has id, text, completed."""
     if ex.kind != "note" or ex.ours.status >= 300:
         return False
@@ -91,7 +85,7 @@ def rewrite_note_timestamps(ex: Exchange, d) -> bool:
     return changed
 
 
-def rewrite_timestamp_format(ex: Exchange, d) -> bool:
+def rewrite_timestamp_format(ex: Exchange, d: Differential) -> bool:
     """Our timestamps are RFC 3339 with Z; the blog's are naive ISO 8601 (no offset, fraction dropped when 0)."""
     changed = False
     for ours_obj, orig_obj in zip(*(v if isinstance(v, list) else [v] for v in (ex.ours.value, ex.orig.value))):
@@ -103,7 +97,7 @@ def rewrite_timestamp_format(ex: Exchange, d) -> bool:
     return changed
 
 
-def rewrite_blog_field_order(ex: Exchange, d) -> bool:
+def rewrite_blog_field_order(ex: Exchange, d: Differential) -> bool:
     """The blog's schemas list their base fields first (first_name, last_name, id, ...; title, content, author_id,
     id)."""
     if ex.kind not in ("author", "article") or ex.ours.status >= 300:
