@@ -316,6 +316,23 @@ def accept_nginx_refused_paths(ex: Exchange, d: Differential) -> bool:
             and ex.orig.status == 404)
 
 
+def accept_own_documents(ex: Exchange, d: Differential) -> bool:
+    """The documents differ by nature: ours is one OpenAPI document for both APIs and Swagger UI served by nginx
+    (/docs redirects to /docs/), no ReDoc; /healthz and /status are ours alone."""
+    path = ex.ours.path.rstrip("/")
+    if path == "/openapi.json":
+        return ex.ours.status == ex.orig.status == 200
+    if path in ("/docs", "/redoc"):
+        return ex.orig.status == 200 and ex.ours.status in (301, 404)
+    return path in ("/healthz", "/status") and ex.orig.status == 404 and ex.ours.status == 200
+
+
+def accept_body_limit(ex: Exchange, d: Differential) -> bool:
+    """A body over 1 MiB: nginx answers 413; FastAPI has no limit."""
+    return (len(body_bytes(ex)) > 1 << 20 and ex.ours.status == 413
+            and ex.ours.value == {"detail": "Request body too large"})
+
+
 README = "README, Differences from the FastAPI originals: "
 FINDING = "docs/research/differential-findings.md "
 
@@ -356,6 +373,9 @@ KNOWN_DIFFERENCES = [
           "Python's parser reads)", accept=accept_deep_nesting),
     Known("options-preflight", "README, nginx and CORS: preflight OPTIONS is answered by nginx with 204",
           accept=accept_options),
+    Known("own-documents", "README, The API and Interactive documentation: /openapi.json documents both APIs, /docs "
+          "is Swagger UI from nginx; /healthz and /status", accept=accept_own_documents),
+    Known("body-limit", "README, errors: 413 for a body over 1 MiB", accept=accept_body_limit),
     Known("nginx-refused-paths", "docs/SECURITY.md, hostile input: .. above / and %00 or a control byte in the path "
           "are nginx's 400", accept=accept_nginx_refused_paths),
     Known("encoded-slash", FINDING + "F9: %2F in a path id (FastAPI: 404 for the decoded path; ours: 422)",
@@ -488,6 +508,9 @@ def fixed_requests() -> list:
         Req("OPTIONS", ("/authors",)), Req("TRACE", ("/notes/",)), Req("FOO", ("/notes/",)),
         Req("OPTIONS", ("/notes/",),
             headers={"Origin": "https://example.com", "Access-Control-Request-Method": "POST"}),
+        # the documents and the service's own endpoints; a body over nginx's limit
+        Req("GET", ("/openapi.json",)), Req("GET", ("/docs",)), Req("GET", ("/redoc",)), Req("GET", ("/healthz",)),
+        Req("GET", ("/status",)), post_note({"text": "x" * (1 << 20), "completed": False}),
     ]
     return reqs
 
