@@ -1,21 +1,14 @@
 """Issue 15 point 5: ours proven against the original FastAPI apps themselves.
 
-The originals, vendored under Tests/differential (the TutLinks notes app, which the notes API follows, and the blog
-example with its Alembic revisions), run under uvicorn in a venv of their own (scripts/differential-venv, pinned in
-Tests/differential/requirements.txt), each on its own database of the session cluster with its tables made as it
-makes them (``metadata.create_all`` on import; ``alembic upgrade head``). Our whole stack (supervisor, workers,
-nginx) runs beside them on a third database. Each request goes to ours and to the original that owns its path: a
-fixed list covering every endpoint and error path, then requests hypothesis generates (derandomized, a bounded
-number: odd JSON types per field, odd content types and bodies, odd path ids and query strings).
-
-Status and body are compared: JSON with its keys in order, and error bodies byte for byte. What must differ is
-normalised first: ids (the two databases number their rows independently; a row both sides created is one logical
-row, ``<author#2>``) and timestamps' values. Any other difference is accepted only when a row of KNOWN_DIFFERENCES
-recognises it; each row names the README difference (or the finding of docs/research/differential-findings.md) it
-is, and rows marked ``pending`` are the differences the lead's work on issue 15 point 3 removes (their rows go
-with it). A difference no row recognises fails the test with a readable diff; so does a row nothing exercised.
-After a known difference that leaves the databases apart (a row on one side only), the row's ``resync`` deletes it
-through the API, so that later answers stay comparable.
+The originals (Tests/differential: the TutLinks notes app our notes API follows, the blog example with its Alembic
+revisions) run under uvicorn from a pinned venv (scripts/differential-venv), each on its own database of the session
+cluster, tables made as each makes them; our whole stack runs beside them. Each request goes to ours and to the
+original owning its path (harness/differential.py): a fixed list covering every endpoint and error path, then
+requests hypothesis generates with a fixed seed (odd JSON types per field, odd content types and bodies, odd ids,
+query strings and paths). Status and body are compared once ids and timestamps' values are normalised. A difference
+passes only when a row of KNOWN_DIFFERENCES recognises it, each row naming the README line (or the finding of
+docs/research/differential-findings.md) it is; rows marked ``pending`` go with the lead's work on issue 15 point 3.
+Any other difference fails the test with a readable diff, and so does a row no exchange needed.
 """
 
 from __future__ import annotations
@@ -30,14 +23,14 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from harness.differential import (PARSE_ERROR, UNSET, Differential, Exchange, Known, Original, Ref, Req, body_bytes,
-                                  detail_types, int_or_none, internal_error, is_error, json_invalid_errors, note_path,
-                                  known_report, query_params, report, resync_author_cascade, resync_patch_notes,
-                                  rewrite_list_order, utf8)
-from harness.http import http_request
+from harness.differential import (INT32_MAX, LONE_SURROGATE, NAN_LITERAL, PARSE_ERROR, UNSET, Differential,
+                                  Exchange, Known, Original, Ref, Req, beyond_int32, body_bytes, detail_types,
+                                  int_or_none, internal_error, is_error, json_invalid_errors, known_report, note_path,
+                                  query_params, report, resync_author_cascade, resync_patch_notes,
+                                  rewrite_blog_field_order, rewrite_list_order, rewrite_note_timestamps,
+                                  rewrite_timestamp_format, text_values, utf8)
 from harness.processes import SCRIPTS_DIR, run
 
-INT32_MAX = 2**31 - 1  # the originals' id columns are SQLAlchemy Integer: PostgreSQL integer
 # Generated requests per group (notes, blog; half as many odd paths): with the fixed list, about 1,500 exchanges.
 EXAMPLES = int(os.environ.get("NOTES_DIFFERENTIAL_EXAMPLES", "500"))
 SEED = 20261203  # hypothesis's, with no example database: the same requests on every run
@@ -69,54 +62,6 @@ def sides(module_launcher, cluster, venv_python):
 
 # ---------------------------------------------------------------------------------------------- known differences
 
-# rewrites (of both sides' normalised bodies; True when they changed something)
-
-
-def rewrite_note_timestamps(ex: Exchange, d: Differential) -> bool:
-    """Our notes carry created_at/updated_at; the original's Note model has id, text, completed."""
-    if ex.kind != "note" or ex.ours.status >= 300:
-        return False
-    changed = False
-    objects = ex.ours.value if isinstance(ex.ours.value, list) else [ex.ours.value]
-    for obj in objects:
-        if isinstance(obj, dict) and "created_at" in obj:
-            del obj["created_at"], obj["updated_at"]
-            changed = True
-    return changed
-
-
-def rewrite_timestamp_format(ex: Exchange, d: Differential) -> bool:
-    """Our timestamps are RFC 3339 with Z; the blog's are naive ISO 8601 (no offset, fraction dropped when 0)."""
-    changed = False
-    for ours_obj, orig_obj in zip(*(v if isinstance(v, list) else [v] for v in (ex.ours.value, ex.orig.value))):
-        if isinstance(ours_obj, dict) and isinstance(orig_obj, dict):
-            for key in ("created_at", "updated_at"):
-                if ours_obj.get(key) == "<timestamp Z>" and orig_obj.get(key) == "<timestamp naive>":
-                    ours_obj[key] = "<timestamp naive>"
-                    changed = True
-    return changed
-
-
-def rewrite_blog_field_order(ex: Exchange, d: Differential) -> bool:
-    """The blog's schemas list their base fields first (first_name, last_name, id, ...; title, content, author_id,
-    id)."""
-    if ex.kind not in ("author", "article") or ex.ours.status >= 300:
-        return False
-    changed = False
-    ours_list = ex.ours.value if isinstance(ex.ours.value, list) else [ex.ours.value]
-    orig_list = ex.orig.value if isinstance(ex.orig.value, list) else [ex.orig.value]
-    if not orig_list or not isinstance(orig_list[0], dict):
-        return False
-    order = list(orig_list[0])
-    for i, obj in enumerate(ours_list):
-        if isinstance(obj, dict) and set(obj) == set(order) and list(obj) != order:
-            ours_list[i] = {k: obj[k] for k in order}
-            changed = True
-    if changed:
-        ex.ours.value = ours_list if isinstance(ex.ours.value, list) else ours_list[0]
-    return changed
-
-
 # acceptances (True when the whole difference is this one)
 
 
@@ -134,11 +79,6 @@ def accept_note_missing(ex: Exchange, d: Differential) -> bool:
     return ex.req.method in ("PUT", "DELETE") and (ex.orig.status == 200 or internal_error(ex.orig))
 
 
-def _beyond_int32(text) -> bool:
-    value = int_or_none(text)
-    return value is not None and not -2**31 <= value <= INT32_MAX
-
-
 def accept_blog_id_range(ex: Exchange, d: Differential) -> bool:
     """An author or article id beyond PostgreSQL's integer: the original's query fails (500), ours finds no row."""
     if ex.kind not in ("author", "article") or not internal_error(ex.orig):
@@ -146,9 +86,9 @@ def accept_blog_id_range(ex: Exchange, d: Differential) -> bool:
     if ex.req.method == "POST" and ex.kind == "article":
         author_id = ex.body_field("author_id")
         return (is_error(ex.ours, "Author does not exist") and author_id is not UNSET
-                and not isinstance(author_id, (Ref, bool)) and _beyond_int32(author_id))
+                and not isinstance(author_id, (Ref, bool)) and beyond_int32(author_id))
     detail = "Author does not exist" if ex.kind == "author" else "Article does not exist"
-    return is_error(ex.ours, detail) and ex.path_id() is not None and _beyond_int32(ex.path_id())
+    return is_error(ex.ours, detail) and ex.path_id() is not None and beyond_int32(ex.path_id())
 
 
 def accept_patch_notes(ex: Exchange, d: Differential) -> bool:
@@ -213,16 +153,10 @@ def accept_healthcheck(ex: Exchange, d: Differential) -> bool:
             and (ex.orig.value == {"status": "ok"} or ex.orig.status == 405))
 
 
-def _text_values(ex: Exchange) -> list:
-    body = ex.req.json if isinstance(ex.req.json, dict) else {}
-    return [v for k, v in body.items() if k in ("text", "first_name", "last_name", "title", "content")
-            and isinstance(v, str)]
-
-
 def accept_nul_text(ex: Exchange, d: Differential) -> bool:
     """Text containing NUL: PostgreSQL cannot store it; the original fails (500) after its other checks (an unknown
     author: 404), ours says 422 value_error."""
-    return (any("\x00" in v for v in _text_values(ex)) and ex.ours.status == 422
+    return (any("\x00" in v for v in text_values(ex)) and ex.ours.status == 422
             and (internal_error(ex.orig) or is_error(ex.orig, "Author does not exist"))
             and "value_error" in [t for t, _ in detail_types(ex.ours)])
 
@@ -250,11 +184,6 @@ def accept_escape_position(ex: Exchange, d: Differential) -> bool:
     ours, orig = json_invalid_errors(ex.ours), json_invalid_errors(ex.orig)
     return (len(ours) == len(orig) == 1 and ours[0]["ctx"] == orig[0]["ctx"] == {"error": "Invalid \\uXXXX escape"}
             and ours[0]["loc"][1] == orig[0]["loc"][1] - 1)
-
-
-NAN_LITERAL = re.compile(rb"[:\[,]\s*-?(NaN|Infinity)")
-LONE_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
-                            rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 def accept_nan_literal(ex: Exchange, d: Differential) -> bool:
