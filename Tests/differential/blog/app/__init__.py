@@ -1,6 +1,0 @@
-# Vendored test data for Tests/integration/test_differential.py, not product code.
-# Source: GitHub pipoupiwam/fastapi-blog, commit 3006359809228b33b8f2ac179cee43e26df6907d, file app/__init__.py, unchanged below this header.
-# Licence: the repository states none (no LICENSE file at that commit); see Tests/differential/README.md.
-
-from .log import dictConfig
-# initialize logging before other modules
