@@ -1,14 +1,14 @@
-"""Issue 15 point 5: ours proven against the original FastAPI apps themselves.
+"""Issue 15 point 5: ours proven against the original FastAPI apps (re-created from their behaviour).
 
 The originals (Tests/differential: the TutLinks notes app our notes API follows, the blog example with its Alembic
-revisions) run under uvicorn from a pinned venv (scripts/differential-venv), each on its own database of the session
-cluster, tables made as each makes them; our whole stack runs beside them. Each request goes to ours and to the
-original owning its path (harness/differential.py): a fixed list covering every endpoint and error path, then
-requests hypothesis generates with a fixed seed (odd JSON types per field, odd content types and bodies, odd ids,
-query strings and paths). Status and body are compared once ids and timestamps' values are normalised. A difference
-passes only when a row of KNOWN_DIFFERENCES recognises it, each row naming the README line (or the finding of
-docs/research/differential-findings.md) it is; rows marked ``pending`` go with the lead's work on issue 15 point 3.
-Any other difference fails the test with a readable diff, and so does a row no exchange needed.
+revisions; re-created, see its README) run under uvicorn from a pinned venv (scripts/differential-venv), each on its
+own database of the session cluster, tables made as each makes them; our whole stack runs beside them. Each request
+goes to ours and to the original owning its path (harness/differential.py): a fixed list covering every endpoint and
+error path, then requests hypothesis generates with a fixed seed (odd JSON types per field, odd content types and
+bodies, odd ids, query strings and paths). Status and body are compared once ids and timestamps' values are
+normalised. A difference passes only when a row of KNOWN_DIFFERENCES recognises it, each row naming the README line
+(or the finding of docs/research/differential-findings.md) it is; rows marked ``pending`` go with the lead's work on
+issue 15 point 3. Any other difference fails the test with a readable diff, and so does a row no exchange needed.
 """
 
 from __future__ import annotations
