@@ -489,25 +489,6 @@ def rewrite_timestamp_format(ex: Exchange, d: Differential) -> bool:
     return changed
 
 
-def rewrite_blog_field_order(ex: Exchange, d: Differential) -> bool:
-    """The blog's schemas list their base fields first (first_name, last_name, id, ...; title, content, author_id,
-    id)."""
-    if ex.kind not in ("author", "article") or ex.ours.status >= 300:
-        return False
-    changed = False
-    ours_list = ex.ours.value if isinstance(ex.ours.value, list) else [ex.ours.value]
-    orig_list = ex.orig.value if isinstance(ex.orig.value, list) else [ex.orig.value]
-    if not orig_list or not isinstance(orig_list[0], dict):
-        return False
-    order = list(orig_list[0])
-    for i, obj in enumerate(ours_list):
-        if isinstance(obj, dict) and set(obj) == set(order) and list(obj) != order:
-            ours_list[i] = {k: obj[k] for k in order}
-            changed = True
-    if changed:
-        ex.ours.value = ours_list if isinstance(ex.ours.value, list) else ours_list[0]
-    return changed
-
 
 # ---------------------------------------------------------------------------------------------- rows' work on the state
 
@@ -552,20 +533,3 @@ def resync_patch_notes(ex: Exchange, d: Differential) -> None:
                         body=json.dumps({"text": note["text"], "completed": note["completed"]}).encode("utf-8"),
                         content_type="application/json", timeout=30)
     assert resp.status == 200, f"resync: PUT of note {orig_id} on the original: {resp!r}"
-
-
-def resync_author_cascade(ex: Exchange, d: Differential) -> None:
-    """The original deleted the author and its articles: ours deletes the articles, then the author."""
-    author_id = int_or_none(urllib.parse.unquote(ex.ours.path.strip("/").split("/")[1]))
-    articles = json.loads(d.request("ours", "/articles?take=100").body)
-    skip = 100
-    while True:  # every page: the author's articles may be anywhere
-        page = json.loads(d.request("ours", f"/articles?skip={skip}&take=100").body)
-        if not page:
-            break
-        articles += page
-        skip += 100
-    for article in articles:
-        if article["author_id"] == author_id:
-            assert d.request("ours", f"/articles/{article['id']}", "DELETE").status == 204
-    assert d.request("ours", f"/authors/{author_id}", "DELETE").status == 204
