@@ -15,8 +15,11 @@ DROP FUNCTION note_totals_follow_row();
 
 -- One function for the three triggers, which name their transition tables alike: PL/pgSQL compiles a trigger
 -- function once per trigger and plans a query when it first runs it, so each trigger plans its own branch only.
+--
+-- The search_path is the migration's: pg_dump's output empties it, and a data-only restore (COPY into notes)
+-- would otherwise find no note_totals.
 CREATE FUNCTION note_totals_follow_statement() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     notes_change     bigint := 0;
     completed_change bigint := 0;
@@ -54,6 +57,8 @@ CREATE TRIGGER note_totals_follow_deletes
 CREATE TRIGGER note_totals_follow_updates
     AFTER UPDATE ON notes REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION note_totals_follow_statement();
+
+ALTER FUNCTION note_totals_clear() SET search_path FROM CURRENT;
 
 DELETE FROM note_totals;
 INSERT INTO note_totals (shard, notes, completed)
