@@ -13,18 +13,20 @@ from __future__ import annotations
 import random
 import subprocess
 import threading
+from pathlib import Path
 
 from harness.assertions import total_count
 from harness.http import Client
+from harness.postgres import Database, migrate
 from harness.processes import child_env, run
 from harness.stack import Stack
 
 BULK = 1000
 
 
-def psql_script(stack: Stack, script: str) -> list[list[str]]:
+def psql_script(db: Database, script: str) -> list[list[str]]:
     """Runs a psql script (COPY data inline, as pg_dump writes it) in one session; the rows it prints."""
-    out = run_with_input(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", stack.db.url],
+    out = run_with_input(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db.url],
                          script)
     return [line.split("\t") for line in out.splitlines() if line != ""]
 
@@ -36,10 +38,10 @@ def run_with_input(cmd: list, text: str) -> str:
     return result.stdout
 
 
-def totals_versions_of(stack: Stack, statement: str) -> int:
+def totals_versions_of(db: Database, statement: str) -> int:
     """Runs ``statement`` in a transaction of its own and returns how many rows of note_totals it inserted or
     updated (pg_stat_xact_user_tables counts the transaction's own changes, read before it commits)."""
-    rows = psql_script(stack, f"""
+    rows = psql_script(db, f"""
         BEGIN;
         {statement}
         SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'note_totals';
@@ -77,29 +79,29 @@ def test_each_bulk_statement_keeps_the_totals_exact_with_one_change_of_them(laun
     # An import from an old table, as one INSERT ... SELECT.
     stack.db.query("CREATE TABLE old_notes AS SELECT 'old ' || g AS text, g % 4 = 0 AS done "
                    f"FROM generate_series(1, {BULK}) g")
-    versions = totals_versions_of(stack, "INSERT INTO notes (text, completed) SELECT text, done FROM old_notes;")
+    versions = totals_versions_of(stack.db, "INSERT INTO notes (text, completed) SELECT text, done FROM old_notes;")
     assert assert_api_totals_exact(stack) == (10 + BULK, 5 + BULK // 4)
     assert versions == 1, f"one INSERT of {BULK} notes wrote {versions} versions of the totals"
 
     # A bulk UPDATE of completed: every imported note flips.
-    versions = totals_versions_of(stack, "UPDATE notes SET completed = NOT completed WHERE text LIKE 'old %';")
+    versions = totals_versions_of(stack.db, "UPDATE notes SET completed = NOT completed WHERE text LIKE 'old %';")
     assert assert_api_totals_exact(stack) == (10 + BULK, 5 + BULK - BULK // 4)
     assert versions == 1, f"one UPDATE of {BULK} notes wrote {versions} versions of the totals"
 
     # An UPDATE that leaves completed as it was changes no total and writes none.
-    versions = totals_versions_of(stack, "UPDATE notes SET text = text || '.' WHERE text LIKE 'old %';")
+    versions = totals_versions_of(stack.db, "UPDATE notes SET text = text || '.' WHERE text LIKE 'old %';")
     assert assert_api_totals_exact(stack) == (10 + BULK, 5 + BULK - BULK // 4)
     assert versions == 0, versions
 
     # A bulk DELETE of half the imported notes, completed or not.
-    versions = totals_versions_of(stack, "DELETE FROM notes WHERE text LIKE 'old %' AND id % 2 = 0;")
+    versions = totals_versions_of(stack.db, "DELETE FROM notes WHERE text LIKE 'old %' AND id % 2 = 0;")
     notes, done = assert_api_totals_exact(stack)
     assert notes == 10 + BULK // 2, notes
     assert versions == 1, f"one DELETE of {BULK // 2} notes wrote {versions} versions of the totals"
 
     # COPY, as a restore or psql's \copy loads rows.
     rows = [(f"copied {i}", i % 3 == 0) for i in range(BULK)]
-    versions = totals_versions_of(stack, copy_script(rows))
+    versions = totals_versions_of(stack.db, copy_script(rows))
     assert assert_api_totals_exact(stack) == (notes + BULK, done + sum(c for _, c in rows))
     assert versions == 1, f"one COPY of {BULK} notes wrote {versions} versions of the totals"
 
@@ -130,7 +132,7 @@ def test_a_data_only_restore_counts_the_notes_it_loads(launcher):
     assert "COPY public.notes" in dump
     stack.db.query("TRUNCATE notes")
     assert assert_api_totals_exact(stack) == (0, 0)
-    psql_script(stack, dump)
+    psql_script(stack.db, dump)
     assert assert_api_totals_exact(stack) == before == (3000, 600)
 
 
@@ -158,7 +160,7 @@ def test_concurrent_bulk_and_api_writers_leave_exact_totals(launcher):
         for round_no in range(6):
             tag = f"bulk{n}-{round_no}"
             rows = [(f"{tag} copy {i}", i % 2 == 0) for i in range(500)]
-            psql_script(stack, f"""
+            psql_script(stack.db, f"""
                 INSERT INTO notes (text, completed)
                     SELECT '{tag} ' || g, g % 3 = 0 FROM generate_series(1, 800) g;
                 UPDATE notes SET completed = NOT completed WHERE text LIKE '{tag} %' AND id % 2 = 0;
@@ -215,3 +217,48 @@ def test_concurrent_bulk_and_api_writers_leave_exact_totals(launcher):
     assert snapshots[0] > 0
     notes, done = assert_api_totals_exact(stack)
     print(f"bulk race: {notes} notes ({done} completed) at the end, {snapshots[0]} snapshots compared")
+
+
+def test_migrating_a_database_of_the_row_triggers_keeps_its_totals_exact(bin_dir, fresh_db, launcher):
+    """A database as the previous release left it (migrations up to 0004, totals spread over several writers'
+    shards), with a session inserting notes one at a time while it migrates: afterwards the row triggers are
+    gone, the totals equal the rows, and one bulk statement writes one version of them."""
+    folder = Path(__file__).resolve().parents[2] / "Sources" / "NotesStore" / "Migrations"
+    fresh_db.query("CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+                   "applied_at timestamptz NOT NULL DEFAULT now())")
+    for path in sorted(folder.glob("000[1-4]_*.sql")):
+        fresh_db.query(f"BEGIN; {path.read_text()}; "
+                       f"INSERT INTO schema_migrations (version, name) VALUES ({int(path.name[:4])}, '{path.name}'); "
+                       "COMMIT")
+    for i in range(5):  # each psql is another backend, most likely another shard
+        fresh_db.query(f"INSERT INTO notes (text, completed) SELECT 'old {i}-' || g, g % 3 = 0 "
+                       "FROM generate_series(1, 200) g")
+    assert int(fresh_db.query("SELECT count(*) FROM note_totals")[0][0]) > 1
+
+    writer = launcher.psql(fresh_db.url)
+    stop = threading.Event()
+    written = [0]
+
+    def write() -> None:
+        while not stop.is_set():
+            writer.execute("INSERT INTO notes (text, completed) VALUES ('during the migration', true)")
+            written[0] += 1
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    try:
+        out = migrate(bin_dir, fresh_db.url)
+    finally:
+        stop.set()
+        thread.join(60)
+    assert "0005_keep_note_totals_per_statement.sql" in out.stdout + out.stderr, out
+    assert written[0] > 0
+
+    triggers = {r[0] for r in fresh_db.query(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'notes'::regclass AND NOT tgisinternal")}
+    assert triggers == {"note_totals_follow_inserts", "note_totals_follow_deletes", "note_totals_follow_updates",
+                        "note_totals_follow_truncate"}, triggers
+    (row,) = fresh_db.query("SELECT (SELECT sum(notes) FROM note_totals), (SELECT count(*) FROM notes), "
+                            "(SELECT sum(completed) FROM note_totals), (SELECT count(*) FROM notes WHERE completed)")
+    assert row[0] == row[1] and row[2] == row[3], row
+    assert int(row[1]) == 1000 + written[0], (row, written[0])
+    assert totals_versions_of(fresh_db, "UPDATE notes SET completed = NOT completed;") == 1
