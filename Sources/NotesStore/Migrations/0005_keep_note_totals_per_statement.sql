@@ -1,6 +1,6 @@
 -- The totals of 0003 followed the notes row by row: each row's upsert made a new version of its shard's row,
 -- and the next row's upsert walked every version the transaction had made so far, so one statement writing
--- N notes cost O(N²) (80,000 rows: 46 s, 1.7 s without the triggers; docs/PERFORMANCE.md). These triggers run
+-- N notes cost O(N²) (40,000 rows: 13 s, 0.26 s without the triggers; docs/PERFORMANCE.md). These triggers run
 -- once per statement, read the rows it wrote from its transition tables, and make one upsert of the summed
 -- change: linear, and one upsert for a single row as before. The shards by backend pid, the totals changed in
 -- the notes' own transaction and the TRUNCATE trigger stay as 0003 explains them.
@@ -18,7 +18,7 @@ DROP FUNCTION note_totals_follow_row();
 --
 -- It names note_totals with its schema, written in here: pg_dump's output empties the search_path, and a
 -- data-only restore into notes would find no note_totals. (SET search_path on the function instead cost each
--- single-row write about 15-25 µs of the backend's CPU, docs/PERFORMANCE.md.) %% is format's own %.
+-- single-row write 6-42 µs more of the backend's CPU, docs/PERFORMANCE.md.) %% is format's own %.
 DO $migration$
 BEGIN
     EXECUTE format($function$
