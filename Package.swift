@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "NotesStore",
             dependencies: ["CLibPQ", "CLinux", .product(name: "Logging", package: "swift-log")],
-            resources: [.embedInCode("Migrations")]
+            resources: [.embedInCode("Migrations"), .embedInCode("Adoptions")]
         ),
         .target(
             name: "NotesAPI",

@@ -254,7 +254,17 @@ public final class FastCGIResponder {
     /// Writes the answer to a request `receive` read into `request`; then keeps the connection or closes it
     /// (`finish`).
     private func answer(_ received: Received, with response: HTTPResponse, from request: UnsafeMutablePointer<FCGX_Request>) {
-        write(response, to: request)
+        if let producer = response.producer {
+            guard producer.produce(FastCGIResponseWriter(request)) else {
+                // Without its END_REQUEST the web server knows the response is incomplete and tells its client so
+                // (nginx closes the connection instead of ending the chunked body).
+                shutdown(received.connection, Int32(SHUT_RDWR))
+                finish(received.connection, request, keep: false)
+                return
+            }
+        } else {
+            write(response, to: request)
+        }
         // A request refused before its body was read leaves the rest of that body in the stream.
         let streamEnded = FCGX_HasSeenEOF(request.pointee.in) != 0 && FCGX_GetError(request.pointee.in) == 0
         finish(received.connection, request, keep: received.peerKeeps && streamEnded && !retiring)
@@ -411,6 +421,34 @@ public final class FastCGIResponder {
         bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
                 _ = FCGX_PutStr($0, Int32(buffer.count), request.pointee.out)
+            }
+        }
+    }
+}
+
+/// A produced response's head and pieces, into the request's output stream; libfcgi sends each full buffer on
+/// as a record while the rest is made.
+private final class FastCGIResponseWriter: ResponseWriter {
+    private let request: UnsafeMutablePointer<FCGX_Request>
+
+    init(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        self.request = request
+    }
+
+    func writeHead(_ status: HTTPStatus, headers: [(name: String, value: String)]) -> Bool {
+        var head = "Status: \(status.code) \(status.reason)\r\n"
+        for header in headers {
+            head += "\(header.name): \(header.value)\r\n"
+        }
+        head += "\r\n"
+        return writeBody(Array(head.utf8))
+    }
+
+    func writeBody(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress, !buffer.isEmpty else { return true }
+            return base.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                FCGX_PutStr($0, Int32(buffer.count), request.pointee.out) == Int32(buffer.count)
             }
         }
     }

@@ -9,7 +9,7 @@ typealias Routes = Router<Endpoint>
 /// Every endpoint of the service, in the order the OpenAPI document lists them.
 enum Endpoints {
     static let all: [Endpoint] = NotesEndpoints.all + AuthorEndpoints.all + ArticleEndpoints.all
-        + [HealthEndpoint.check, StatusEndpoint.status, OpenAPIEndpoint.serve]
+        + [HealthEndpoint.check, HealthEndpoint.liveness, StatusEndpoint.status, OpenAPIEndpoint.serve]
 }
 
 /// The HTTP API: routes each request to its endpoint, runs the endpoints' queries together, and maps
@@ -52,7 +52,10 @@ public struct NotesApplication {
             let answer: Result<HTTPResponse, RequestError>
             switch outcomes[index] {
             case .success(let reply):
-                answer = Self.response(for: reply, of: endpoints[index]).mapError(RequestError.api)
+                let request = requests[index], logger = logger
+                answer = Self.response(for: reply, of: endpoints[index], runner: services.runner) { error in
+                    ErrorResponses.response(for: .store(error), to: request, logger: logger)
+                }.mapError(RequestError.api)
             case .failure(let error):
                 answer = .failure(.store(error))
             }
@@ -63,8 +66,10 @@ public struct NotesApplication {
         }
     }
 
-    private static func response(for reply: Reply, of endpoint: Endpoint?) -> Result<HTTPResponse, APIError> {
-        if let endpoint { return endpoint.response(for: reply) }
+    private static func response(
+        for reply: Reply, of endpoint: Endpoint?, runner: any StatementRunner, failure: @escaping (StoreError) -> HTTPResponse
+    ) -> Result<HTTPResponse, APIError> {
+        if let endpoint { return endpoint.response(for: reply, runner: runner, failure: failure) }
         guard case .refused(let error) = reply else { preconditionFailure("an answer without an endpoint") }
         return .failure(error)
     }

@@ -1,15 +1,17 @@
 extension Entity {
-    /// An article of the FastAPI blog example.
+    /// An article of the FastAPI blog example, its fields in the example's order.
     public static let article = Entity(
-        table: "articles", singular: "article", columns: [.id, .text("title"), .text("content"), .reference("author_id")])
+        table: "articles", singular: "article", columns: [.text("title"), .text("content"), .reference("author_id"), .id])
 }
 
 /// The articles table, through prepared statements only.
 public struct ArticleStore: Sendable {
     public let table: EntityTable
+    public let all: WholeCollection
 
     public init(registry: inout StatementRegistry) {
         table = EntityTable(.article, registry: &registry)
+        all = WholeCollection(table, registry: &registry)
     }
 
     /// Nil when no author has the `author_id` given; the foreign key checks it in the same statement.

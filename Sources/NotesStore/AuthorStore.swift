@@ -1,29 +1,49 @@
 extension Entity {
-    /// An author of the FastAPI blog example.
+    /// An author of the FastAPI blog example, its fields in the example's order.
     public static let author = Entity(
-        table: "authors", singular: "author", columns: [.id, .text("first_name"), .text("last_name"), .createdAt, .updatedAt])
+        table: "authors", singular: "author", columns: [.text("first_name"), .text("last_name"), .id, .createdAt, .updatedAt])
 }
 
 /// How deleting an author went.
 public enum AuthorDeletion: Sendable {
-    case deleted, notFound
-    /// Articles still name this author; nothing was deleted.
-    case hasArticles
+    /// The author and all their articles are gone.
+    case deleted
+    case notFound
+    /// Articles for this author kept being added while it was deleted, twice; nothing was deleted.
+    case articlesAddedMeanwhile
 }
 
 /// The authors table, through prepared statements only.
 public struct AuthorStore: Sendable {
     public let table: EntityTable
+    public let all: WholeCollection
+    /// The blog example's ORM deletes an author's articles with the author (`cascade="all, delete"`); one
+    /// statement does both, so no other statement sees the articles without their author.
+    let deleteWithArticles: PreparedStatement
 
     public init(registry: inout StatementRegistry) {
         table = EntityTable(.author, registry: &registry)
+        all = WholeCollection(table, registry: &registry)
+        deleteWithArticles = registry.declare(
+            "author_delete_with_articles",
+            "WITH articles_gone AS (DELETE FROM articles WHERE author_id = $1) DELETE FROM authors WHERE id = $1 RETURNING id")
     }
 
-    /// The foreign key decides, inside the DELETE itself, so an article created meanwhile cannot be orphaned.
+    /// An article committed for the author after the statement's snapshot is not among those it deletes, and
+    /// the foreign key then refuses the author's deletion; run once more, the statement sees that article too.
     public func delete(id: Int64) -> Query<AuthorDeletion> {
-        table.delete(id: id).map { $0 ? AuthorDeletion.deleted : .notFound }.recover { error throws(StoreError) in
-            guard error.isStatementFailure(.foreignKeyViolation) else { throw error }
-            return .hasArticles
+        attempt(id).flatMap { deletion in
+            deletion.map { Query(value: $0) } ?? attempt(id).map { $0 ?? .articlesAddedMeanwhile }
         }
+    }
+
+    /// nil when the foreign key refused it.
+    private func attempt(_ id: Int64) -> Query<AuthorDeletion?> {
+        Query.statement(deleteWithArticles, [String(id)]) { $0.rowCount == 1 ? AuthorDeletion.deleted : .notFound }
+            .map { Optional($0) }
+            .recover { error throws(StoreError) in
+                guard error.isStatementFailure(.foreignKeyViolation) else { throw error }
+                return nil
+            }
     }
 }

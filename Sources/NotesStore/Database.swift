@@ -93,6 +93,32 @@ public final class Database: StatementRunner {
         return outcome.fates
     }
 
+    /// A read lost before its first row is tried once more on a new connection, as a round's reads are; after
+    /// rows went out it cannot be, since they would go out twice.
+    public func stream(_ statement: PreparedStatement, _ parameters: [String?], _ consume: (Rows) -> Bool) -> StreamEnd {
+        precondition(statement.readsOnly, "\(statement.name) is streamed but writes")
+        var retried = false
+        while true {
+            let connection: PGConnection
+            do {
+                connection = try connected()
+            } catch {
+                return .failed(error)
+            }
+            var delivered = false
+            let end = connection.stream(statement, parameters) { rows in
+                delivered = true
+                return consume(rows)
+            }
+            guard case .failed(let error) = end else { return end }
+            // Whatever state it is in, the next statement gets a new connection.
+            if case .unavailable = error { self.connection = nil }
+            if case .timedOut = error { statementTimedOut = true }
+            guard case .unavailable = error, !delivered, !retried else { return end }
+            retried = true
+        }
+    }
+
     /// Whether a statement was cancelled by statement_timeout since the last call.
     public func takeStatementTimeout() -> Bool {
         defer { statementTimedOut = false }

@@ -78,6 +78,11 @@ public struct EntityTable: Sendable {
         pageQuery(page, [String(skip), String(take)], skip: skip, count: count, [])
     }
 
+    /// The number of all rows.
+    public func total() -> Query<Int64> {
+        Query.statement(count, []) { $0.int64(row: 0, column: 0) }
+    }
+
     /// Whether a row had this id (and is gone now).
     public func delete(id: Int64) -> Query<Bool> {
         Query.statement(delete, [String(id)]) { $0.rowCount == 1 }

@@ -115,6 +115,51 @@ final class PGConnection {
     }
 }
 
+// Single-row mode: a statement's rows handed over one by one as they arrive, so a whole table can be sent on
+// without being held.
+extension PGConnection {
+    /// In a pipeline of its own, ended by a Sync: after a statement in single-row mode outside a pipeline,
+    /// libpq 15 ran the next pipeline's first statement in single-row mode too, and its round went out of step.
+    func stream(_ statement: PreparedStatement, _ parameters: [String?], _ consume: (Rows) -> Bool) -> StreamEnd {
+        let lost = StreamEnd.failed(.unavailable("database connection lost: \(lastError)"))
+        do throws(StoreError) {
+            try enterPipeline()
+            try send(statement, parameters)
+            // Fails only when nothing was sent; the statement then runs with its result whole, which is still right.
+            _ = PQsetSingleRowMode(handle)
+            try sync()
+        } catch {
+            return .failed(error)
+        }
+        var end = StreamEnd.finished
+        while let result = nextResult() {
+            switch result.status {
+            case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK:
+                guard end == .finished, result.rowCount > 0 else { continue }
+                if !consume(result.rows) {
+                    end = .stopped
+                    cancelRunningStatement()
+                }
+            default:
+                // After a cancel the statement's end is its "canceling statement" error, which is no failure.
+                if end == .finished { end = .failed(failure(of: statement.name, result: result)) }
+            }
+        }
+        let transactionEnd = readTransactionEnd(of: statement)
+        guard exitPipeline() else { return end == .finished ? lost : end }
+        if case .lost(let error) = transactionEnd, end == .finished { return .failed(error) }
+        return end
+    }
+
+    /// Asks the server to stop the statement in progress; its results then end early.
+    private func cancelRunningStatement() {
+        guard let cancel = PQgetCancel(handle) else { return }
+        defer { PQfreeCancel(cancel) }
+        var message = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &message, Int32(message.count))
+    }
+}
+
 /// `text` with every double-quoted part replaced by `"…"`.
 func withoutQuotedParts(_ text: String) -> String {
     var result = ""

@@ -6,12 +6,14 @@
 /// skipped row (and, with the select list beside it, formatted each: eight times slower at offset 10,000);
 /// docs/PERFORMANCE.md. Both scans are one statement, so they see one snapshot; past the end the subquery is
 /// NULL and the page empty.
-func pageSQL(table: String, formattedColumns: String, filter: String = "true", total: String? = nil) -> String {
+///
+/// Without `limited`, every row from the skipped ones on (and no `$2`): a whole collection.
+func pageSQL(table: String, formattedColumns: String, filter: String = "true", total: String? = nil, limited: Bool = true) -> String {
     """
     SELECT \(formattedColumns), (\(total ?? countSQL(table: table, filter: filter)))
     FROM \(table)
     WHERE \(filter) AND id >= (SELECT id FROM \(table) WHERE \(filter) ORDER BY id OFFSET $1 LIMIT 1)
-    ORDER BY id LIMIT $2
+    ORDER BY id\(limited ? " LIMIT $2" : "")
     """
 }
 

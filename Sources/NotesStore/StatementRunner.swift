@@ -10,6 +10,19 @@ public protocol StatementRunner: AnyObject {
     func ping() throws(StoreError)
     /// Whether a statement was cancelled by statement_timeout since the last call.
     func takeStatementTimeout() -> Bool
+    /// Runs one reading statement apart from any round and hands its rows to `consume` one at a time, as
+    /// they arrive, until they end or `consume` returns false.
+    func stream(_ statement: PreparedStatement, _ parameters: [String?], _ consume: (Rows) -> Bool) -> StreamEnd
+}
+
+/// How a streamed statement ended.
+public enum StreamEnd: Equatable, Sendable {
+    /// Every row was handed over.
+    case finished
+    /// The consumer asked for no more; the statement was cancelled.
+    case stopped
+    /// The statement failed, before its first row or after some.
+    case failed(StoreError)
 }
 
 extension StatementRunner {

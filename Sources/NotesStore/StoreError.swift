@@ -18,6 +18,12 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case migrationFailed(name: String, message: String)
     /// A setting in the environment has a value that means nothing.
     case misconfigured(String)
+    /// Tables this service would create exist, made neither by its migrations nor by the FastAPI originals as
+    /// they make them: nothing was changed.
+    case unrecognizedSchema(String)
+    /// The FastAPI originals' tables hold rows the API cannot represent (NULL where it needs a value), at most
+    /// `AdoptionPlan.reportedRows` of them, of `count` in all: nothing was changed.
+    case adoptionBlocked(rows: [UnrepresentableRow], count: Int)
 
     public var description: String {
         switch self {
@@ -37,6 +43,13 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "migration \(name) failed and was rolled back: \(message)"
         case .misconfigured(let message):
             message
+        case .unrecognizedSchema(let message):
+            "cannot migrate, nothing was changed: \(message)"
+        case .adoptionBlocked(let rows, let count):
+            "cannot adopt the FastAPI tables, nothing was changed: \(count == 1 ? "1 row holds" : "\(count) rows hold") NULL where "
+                + "the notes API needs a value (\(rows.map(\.description).joined(separator: "; "))"
+                + (count > rows.count ? "; and \(count - rows.count) more" : "")
+                + "); set or delete them as docs/DATABASE.md \"Adopting a FastAPI database\" shows, then run 'notes-worker migrate' again"
         }
     }
 

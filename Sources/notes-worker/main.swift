@@ -77,8 +77,11 @@ func migrate() -> Int32 {
         let settings = try ConnectionSettings.fromEnvironment(
             applicationName: "notes-migrate-\(getpid())", urlVariables: ["MIGRATION_DATABASE_URL", "DATABASE_URL"])
         let database = try Database(settings: settings, statements: [])
-        let applied = try Migrator(database: database).migrate()
-        for migration in applied {
+        let run = try Migrator(database: database).migrate()
+        for adopted in run.adopted {
+            logger.info("adopted \(adopted)")
+        }
+        for migration in run.applied {
             logger.info("applied migration \(migration.file)")
         }
         let version = try database.schemaVersion()

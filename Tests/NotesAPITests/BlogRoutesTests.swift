@@ -17,7 +17,72 @@ import Testing
 
     @Test func authorsListTakesNoFilter() {
         runner.on("author_page", rows: Fixtures.page(.author, [], total: 0))
-        #expect(client.execute("GET", "/authors?completed=maybe").status == 200)
+        #expect(client.execute("GET", "/authors?completed=maybe&take=5").status == 200)
+    }
+
+    @Test func withoutTakeTheWholeCollectionIsStreamedInOneStatement() {
+        runner.on("author_all", rows: Fixtures.page(.author, (1...3).map { Fixtures.author($0) }, total: 3))
+        let response = client.execute("GET", "/authors")
+        #expect(response.produced && !response.brokeOff)
+        #expect(response.status == 200)
+        #expect(response.body == "[" + (1...3).map { Fixtures.authorJSON($0) }.joined(separator: ",") + "]")
+        #expect(response.header("X-Total-Count") == "3")
+        #expect(response.header("Content-Type") == "application/json")
+        #expect(response.header("Content-Length") == nil)
+        #expect(runner.statements == ["stream author_all(0)"])
+    }
+
+    @Test func aLargeCollectionGoesOutInPiecesOfBoundedSize() {
+        let count = 2_000
+        runner.on("article_all", rows: Fixtures.page(.article, (1...Int64(count)).map { Fixtures.article($0) }, total: Int64(count)))
+        let writer = CapturingWriter()
+        let responses = client.application.respond(to: [client.request("GET", "/articles?skip=0")])
+        #expect(responses[0].producer?.produce(writer) == true)
+        #expect(writer.pieces > 1)
+        #expect(writer.body == Array(("[" + (1...Int64(count)).map { Fixtures.articleJSON($0) }.joined(separator: ",") + "]").utf8))
+    }
+
+    @Test func anEmptyCollectionIsAnEmptyArrayWithTotalZero() {
+        runner.on("author_all", rows: Fixtures.page(.author, [], total: 0))
+        let response = client.execute("GET", "/authors/")
+        #expect(response.body == "[]")
+        #expect(response.header("X-Total-Count") == "0")
+        #expect(runner.statements == ["stream author_all(0)"])
+    }
+
+    @Test func pastTheEndTheTotalIsCounted() {
+        runner.on("author_all", rows: Fixtures.page(.author, [], total: 0))
+        runner.on("author_count", rows: Rows(columnCount: 1, values: [["4"]]))
+        let response = client.execute("GET", "/authors?skip=10")
+        #expect(response.body == "[]")
+        #expect(response.header("X-Total-Count") == "4")
+        #expect(runner.statements == ["stream author_all(10)", "author_count()"])
+    }
+
+    @Test func aFailureBeforeTheFirstRowIsAnsweredAsAnyOther() {
+        runner.on("author_all", failure: .unavailable("down"))
+        let response = client.execute("GET", "/authors")
+        #expect(!response.brokeOff)
+        #expect(response.status == 503)
+        #expect(response.body == #"{"detail":"Database unavailable"}"#)
+        #expect(response.header("Retry-After") == "1")
+    }
+
+    @Test func aFailureAfterTheFirstRowBreaksTheResponseOff() {
+        runner.on("author_all", rows: Fixtures.page(.author, (1...3).map { Fixtures.author($0) }, total: 3))
+        runner.streamBreaksAfterRows = 2
+        let response = client.execute("GET", "/authors")
+        #expect(response.brokeOff)
+        #expect(response.status == 200)
+    }
+
+    @Test func takeStillPagesAndIsBounded() {
+        runner.on("article_page", rows: Fixtures.page(.article, [Fixtures.article(1)], total: 9))
+        let response = client.execute("GET", "/articles?skip=0&take=1")
+        #expect(response.body == "[\(Fixtures.articleJSON(1))]")
+        #expect(response.header("X-Total-Count") == "9")
+        #expect(client.execute("GET", "/articles?take=101").status == 422)
+        #expect(client.execute("GET", "/articles?take=0").status == 422)
     }
 
     @Test func createAuthorAnswers201() {
@@ -46,28 +111,50 @@ import Testing
     }
 
     @Test func deleteAuthorAnswers204WithoutBodyOrContentType() {
-        runner.on("author_delete", rows: Rows(columnCount: 1, values: [["2"]]))
+        runner.on("author_delete_with_articles", rows: Rows(columnCount: 1, values: [["2"]]))
         let response = client.execute("DELETE", "/authors/2")
         #expect(response.status == 204)
         #expect(response.body == "")
         #expect(response.header("Content-Type") == nil)
+        #expect(runner.statements == ["author_delete_with_articles(2)"])
     }
 
-    @Test func deleteOfAnAuthorWithArticlesAnswers409() {
-        runner.on("author_delete", failure: Fixtures.foreignKeyViolation("author_delete"))
+    @Test func anArticleAddedDuringTheDeleteIsDeletedByASecondStatement() {
+        runner.on("author_delete_with_articles") { _, attempt in
+            attempt == 0
+                ? .finished(.failure(Fixtures.foreignKeyViolation("author_delete_with_articles")))
+                : .finished(.success(Rows(columnCount: 1, values: [["2"]])))
+        }
+        #expect(client.execute("DELETE", "/authors/2").status == 204)
+        #expect(runner.statements == ["author_delete_with_articles(2)", "author_delete_with_articles(2)"])
+    }
+
+    @Test func articlesAddedDuringBothAttemptsAnswer409() {
+        runner.on("author_delete_with_articles", failure: Fixtures.foreignKeyViolation("author_delete_with_articles"))
         let response = client.execute("DELETE", "/authors/2")
         #expect(response.status == 409)
-        #expect(response.body == #"{"detail":"Author has articles: delete them first"}"#)
+        #expect(response.body == #"{"detail":"Articles were being added to this author: try again"}"#)
+        #expect(runner.statements.count == 2)
     }
 
     @Test func deleteOfAMissingAuthorAnswers404() {
-        runner.on("author_delete", rows: .none)
+        runner.on("author_delete_with_articles", rows: .none)
         #expect(client.execute("DELETE", "/authors/2").body == #"{"detail":"Author does not exist"}"#)
     }
 
     @Test func anotherFailureOfTheAuthorDeleteIsNotAConflict() {
-        runner.on("author_delete", failure: .statementFailed(statement: "author_delete", sqlState: SQLState(rawValue: "42501"), message: "denied"))
+        runner.on(
+            "author_delete_with_articles",
+            failure: .statementFailed(statement: "author_delete_with_articles", sqlState: SQLState(rawValue: "42501"), message: "denied"))
         #expect(client.execute("DELETE", "/authors/2").status == 500)
+    }
+
+    @Test func healthcheckAnswersAsTheBlogExampleWithoutTheDatabase() {
+        runner.pingFailure = .unavailable("down")
+        let response = client.execute("GET", "/healthcheck")
+        #expect(response.status == 200)
+        #expect(response.body == #"{"status":"ok"}"#)
+        #expect(runner.statements.isEmpty)
     }
 
     @Test func createArticleAnswers201() {

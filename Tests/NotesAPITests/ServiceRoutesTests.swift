@@ -39,7 +39,7 @@ import Testing
     @Test func theDocumentIsServedAsEmbedded() {
         let response = client.execute("GET", "/openapi.json")
         #expect(response.status == 200)
-        #expect(response.response.body == OpenAPIEndpoint.document)
+        #expect(response.bytes == OpenAPIEndpoint.document)
         #expect(response.header("Content-Type") == "application/json")
     }
 

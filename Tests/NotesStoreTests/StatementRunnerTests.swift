@@ -50,6 +50,9 @@ import Testing
             }
             func ping() throws(StoreError) {}
             func takeStatementTimeout() -> Bool { false }
+            func stream(_ statement: PreparedStatement, _ parameters: [String?], _ consume: (Rows) -> Bool) -> StreamEnd {
+                inner.stream(statement, parameters, consume)
+            }
         }
         let recorder = Recorder(runner)
         let results = recorder.run([query(Self.read, "a")])

@@ -58,6 +58,29 @@ public final class FakeStatementRunner: StatementRunner {
         return timedOut
     }
 
+    /// A streamed statement's connection breaks after this many of its rows.
+    public var streamBreaksAfterRows: Int?
+
+    /// The script's rows, one at a time; recorded as a round of its own.
+    public func stream(_ statement: PreparedStatement, _ parameters: [String?], _ consume: (Rows) -> Bool) -> StreamEnd {
+        let pending = PendingStatement(statement, parameters, retried: false)
+        guard case .finished(let outcome) = runRound([pending])[0] else { preconditionFailure("a streamed statement is not retried by rounds") }
+        rounds[rounds.count - 1] = ["stream " + Self.describe(pending)]
+        switch outcome {
+        case .failure(let error):
+            return .failed(error)
+        case .success(let rows):
+            for row in 0..<rows.rowCount {
+                if row == streamBreaksAfterRows { return .failed(.unavailable("connection lost")) }
+                let values = (0..<rows.columnCount).map { column in
+                    rows.isNull(row: row, column: column) ? nil : rows.string(row: row, column: column)
+                }
+                if !consume(Rows(columnCount: rows.columnCount, values: [values])) { return .stopped }
+            }
+            return .finished
+        }
+    }
+
     static func describe(_ pending: PendingStatement) -> String {
         "\(pending.statement.name)(\(pending.parameters.map { $0 ?? "NULL" }.joined(separator: ", ")))"
     }

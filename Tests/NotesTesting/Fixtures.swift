@@ -15,19 +15,19 @@ public enum Fixtures {
     }
 
     public static func author(_ id: Int64, _ first: String = "Ada", _ last: String = "Lovelace") -> [String?] {
-        [String(id), first, last, time, time]
+        [first, last, String(id), time, time]
     }
 
     public static func authorJSON(_ id: Int64, _ first: String = "Ada", _ last: String = "Lovelace") -> String {
-        #"{"id":\#(id),"first_name":"\#(first)","last_name":"\#(last)","created_at":"\#(time)","updated_at":"\#(time)"}"#
+        #"{"first_name":"\#(first)","last_name":"\#(last)","id":\#(id),"created_at":"\#(time)","updated_at":"\#(time)"}"#
     }
 
     public static func article(_ id: Int64, _ title: String = "On engines", _ content: String = "Notes", author: Int64 = 1) -> [String?] {
-        [String(id), title, content, String(author)]
+        [title, content, String(author), String(id)]
     }
 
     public static func articleJSON(_ id: Int64, _ title: String = "On engines", _ content: String = "Notes", author: Int64 = 1) -> String {
-        #"{"id":\#(id),"title":"\#(title)","content":"\#(content)","author_id":\#(author)}"#
+        #"{"title":"\#(title)","content":"\#(content)","author_id":\#(author),"id":\#(id)}"#
     }
 
     /// A page statement's rows: the entity's columns and the total after them.

@@ -41,12 +41,61 @@ public struct TestClient {
     }
 }
 
-/// A response with what tests look at.
+/// A response with what tests look at; a produced one is written out first, as the worker would write it.
 public struct TestResponse {
-    public let response: HTTPResponse
+    public let status: Int
+    public let headers: [(name: String, value: String)]
+    public let bytes: [UInt8]
+    /// A produced response that broke off after its head: the worker ends the exchange without completing it.
+    public let brokeOff: Bool
+    /// Whether the response was produced while it was written.
+    public let produced: Bool
 
-    public var status: Int { response.status.code }
-    public var body: String { String(decoding: response.body, as: UTF8.self) }
+    init(_ response: HTTPResponse) {
+        guard let producer = response.producer else {
+            status = response.status.code
+            headers = response.headers
+            bytes = response.body
+            brokeOff = false
+            produced = false
+            return
+        }
+        let writer = CapturingWriter()
+        brokeOff = !producer.produce(writer)
+        status = writer.status?.code ?? 0
+        headers = writer.headers
+        bytes = writer.body
+        produced = true
+    }
 
-    public func header(_ name: String) -> String? { response.header(name) }
+    public var body: String { String(decoding: bytes, as: UTF8.self) }
+
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name.lowercased() == wanted }?.value
+    }
+}
+
+/// Keeps what a produced response writes, and how many pieces its body came in.
+public final class CapturingWriter: ResponseWriter {
+    public private(set) var status: HTTPStatus?
+    public private(set) var headers: [(name: String, value: String)] = []
+    public private(set) var body: [UInt8] = []
+    public private(set) var pieces = 0
+
+    public init() {}
+
+    public func writeHead(_ status: HTTPStatus, headers: [(name: String, value: String)]) -> Bool {
+        precondition(self.status == nil, "a second head")
+        self.status = status
+        self.headers = headers
+        return true
+    }
+
+    public func writeBody(_ bytes: [UInt8]) -> Bool {
+        precondition(status != nil, "a body before the head")
+        body += bytes
+        pieces += 1
+        return true
+    }
 }

@@ -10,11 +10,11 @@ enum ArticleEndpoints {
 
     static let all = [list, create, get, delete]
 
-    static let list = Endpoint.page(
+    static let list = Endpoint.collection(
         "/articles", of: .article, operationID: "listArticles", tag: .articles, summary: "List articles",
-        description: "Articles by ascending id, with the same paging as notes. `X-Total-Count` gives the number of all articles.",
-        answer: "The page of articles"
-    ) { $0.articles.table }
+        description: "Articles by ascending id: without `take`, every one from `skip` on, as the blog example answers; with `take`, a page as for notes. `X-Total-Count` gives the number of all articles.",
+        answer: "The articles, or the page of them"
+    ) { $0.articles.all }
 
     static let create = Endpoint(
         "POST", "/articles", operationID: "createArticle", tag: .articles, summary: "Create an article",

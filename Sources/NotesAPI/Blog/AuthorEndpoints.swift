@@ -1,20 +1,22 @@
 import HTTPMessages
 import NotesStore
 
-/// `/authors` and `/authors/{author_id}`, from the FastAPI blog example; deleting an author who still has
-/// articles is a 409 rather than the example's 500.
+/// `/authors` and `/authors/{author_id}`, from the FastAPI blog example; deleting an author deletes their
+/// articles too, as the example's ORM cascade does.
 enum AuthorEndpoints {
     static let authorID = Parameter.pathID("author_id", "The author's id (a positive 64-bit integer)")
     static let notFound = ErrorCase.named("AuthorNotFound", .notFound("Author does not exist"), "No author has this id")
-    static let hasArticles = ErrorCase.inPlace(.conflict("Author has articles: delete them first"), "The author still has articles")
+    static let articlesAddedMeanwhile = ErrorCase.inPlace(
+        .conflict("Articles were being added to this author: try again"),
+        "Articles for the author were added while it was being deleted, twice in a row; nothing was deleted")
 
     static let all = [list, create, get, delete]
 
-    static let list = Endpoint.page(
+    static let list = Endpoint.collection(
         "/authors", of: .author, operationID: "listAuthors", tag: .authors, summary: "List authors",
-        description: "Authors by ascending id, with the same paging as notes. `X-Total-Count` gives the number of all authors.",
-        answer: "The page of authors"
-    ) { $0.authors.table }
+        description: "Authors by ascending id: without `take`, every one from `skip` on, as the blog example answers; with `take`, a page as for notes. `X-Total-Count` gives the number of all authors.",
+        answer: "The authors, or the page of them"
+    ) { $0.authors.all }
 
     static let create = Endpoint(
         "POST", "/authors", operationID: "createAuthor", tag: .authors, summary: "Create an author",
@@ -34,14 +36,15 @@ enum AuthorEndpoints {
 
     static let delete = Endpoint(
         "DELETE", "/authors/{author_id}", operationID: "deleteAuthor", tag: .authors, summary: "Delete an author",
-        description: "Only an author without articles can be deleted: delete the author's articles first.",
-        parameters: [authorID], success: .noContent("The author is deleted (no body)"), errors: [notFound, hasArticles]
+        description: "Deletes the author and all the author's articles, in one transaction.",
+        parameters: [authorID], success: .noContent("The author and their articles are deleted (no body)"),
+        errors: [notFound, articlesAddedMeanwhile]
     ) { services, inputs in
         services.authors.delete(id: inputs.integer(authorID)).map { deletion in
             switch deletion {
             case .deleted: .noContent
             case .notFound: .missing
-            case .hasArticles: .refused(hasArticles.error)
+            case .articlesAddedMeanwhile: .refused(articlesAddedMeanwhile.error)
             }
         }
     }

@@ -13,6 +13,8 @@ struct Parameter: Sendable, Equatable {
         case id
         /// An integer within `range`; `defaultValue` when left out.
         case integer(defaultValue: Int64, range: ClosedRange<Int64>)
+        /// An integer within `range`; absent when left out.
+        case optionalInteger(range: ClosedRange<Int64>)
         /// A boolean with the spellings pydantic accepts in a query string; absent when left out.
         case optionalBool
         /// One of a few words, as a string enum in FastAPI; `defaultValue` when left out.
@@ -47,7 +49,8 @@ struct RequestBody: Sendable {
 enum Success: Sendable {
     /// One row of the entity, as a JSON object.
     case entity(Entity, HTTPStatus, String)
-    /// A page of the entity as a JSON array, the number of all matching rows in `X-Total-Count`.
+    /// A page of the entity as a JSON array, the number of all matching rows in `X-Total-Count`; also a whole
+    /// collection, written as its rows arrive.
     case page(Entity, String)
     /// `{"message": ...}` with 200.
     case message(String)
@@ -88,6 +91,8 @@ enum Reply {
     /// The first row, as the declared entity; the declared 404 when there is none.
     case row(Rows)
     case page(Page)
+    /// Every row from `skip` on, streamed.
+    case collection(WholeCollection, skip: Int64)
     case message(String)
     case noContent
     /// The declared 404.
@@ -138,16 +143,21 @@ struct Endpoint: Sendable {
         self.handler = handler
     }
 
-    /// `GET` of a page of an entity's rows in id order, with `skip` and `take`: the lists of the blog.
-    static func page(
+    /// `GET` of an entity's rows in id order, from `skip` on: at most `take` of them, or all of them without
+    /// `take`, as the blog example's lists answer.
+    static func collection(
         _ path: String, of entity: Entity, operationID: String, tag: Tag, summary: String, description: String, answer: String,
-        from table: @escaping @Sendable (Services) -> EntityTable
+        from collection: @escaping @Sendable (Services) -> WholeCollection
     ) -> Endpoint {
         Endpoint(
             "GET", path, operationID: operationID, tag: tag, summary: summary, description: description,
-            parameters: [Paging.skip, Paging.take], success: .page(entity, answer)
+            parameters: [Paging.skip, Paging.optionalTake], success: .page(entity, answer)
         ) { services, inputs in
-            table(services).page(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take)).map(Reply.page)
+            let all = collection(services), skip = inputs.integer(Paging.skip)
+            guard let take = inputs.optionalInteger(Paging.optionalTake) else {
+                return Query(value: .collection(all, skip: skip))
+            }
+            return all.table.page(skip: skip, take: take).map(Reply.page)
         }
     }
 
@@ -199,8 +209,11 @@ struct Endpoint: Sendable {
         return Inputs(parameters: parameters, values: values, body: bodyValues, requestID: request.requestID)
     }
 
-    /// The response a handler's reply stands for, by this declaration.
-    func response(for reply: Reply) -> Result<HTTPResponse, APIError> {
+    /// The response a handler's reply stands for, by this declaration. A streamed collection runs its statement
+    /// on `runner` while it is written, and answers a failure before its first row with `failure`'s response.
+    func response(
+        for reply: Reply, runner: any StatementRunner, failure: @escaping (StoreError) -> HTTPResponse
+    ) -> Result<HTTPResponse, APIError> {
         switch (reply, success) {
         case (.row(let rows), .entity(let entity, let status, _)):
             guard rows.rowCount > 0 else { return .failure(notFound) }
@@ -211,6 +224,8 @@ struct Endpoint: Sendable {
             var writer = JSONWriter(capacity: 32 * page.rows.columnCount * page.rows.rowCount + page.rows.byteCount + 2)
             writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, as: entity) }
             return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total))]))
+        case (.collection(let all, let skip), .page(let entity, _)):
+            return .success(.produced(by: CollectionResponse.producer(all, skip: skip, as: entity, runner: runner, failure: failure)))
         case (.message(let message), .message):
             var writer = JSONWriter(capacity: 32 + message.utf8.count)
             writer.object { writer, member in
@@ -252,6 +267,15 @@ struct Inputs {
     func integer(_ parameter: Parameter) -> Int64 {
         guard case .integer(let number) = value(parameter) else { preconditionFailure("\(parameter.name) is no integer") }
         return number
+    }
+
+    /// An optional integer parameter.
+    func optionalInteger(_ parameter: Parameter) -> Int64? {
+        switch value(parameter) {
+        case .integer(let number): number
+        case .absent: nil
+        default: preconditionFailure("\(parameter.name) is no integer")
+        }
     }
 
     /// An optional boolean parameter.

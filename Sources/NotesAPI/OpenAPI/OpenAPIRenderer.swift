@@ -184,6 +184,8 @@ public enum OpenAPIRenderer {
         case .integer(let defaultValue, let range):
             schema = integerSchema(range)
             schema.append("default", .number(String(defaultValue)))
+        case .optionalInteger(let range):
+            schema = integerSchema(range)
         case .optionalBool:
             schema = ["type": .string("boolean")]
         case .choice(let allowed, let defaultValue):

@@ -11,6 +11,9 @@ extension Parameter {
         case .integer(let defaultValue, let range):
             guard let raw else { return .success(.integer(defaultValue)) }
             return IntegerParameter.bounded(raw, location: location, range: range).map { .integer($0) }
+        case .optionalInteger(let range):
+            guard let raw else { return .success(.absent) }
+            return IntegerParameter.bounded(raw, location: location, range: range).map { .integer($0) }
         case .optionalBool:
             guard let raw else { return .success(.absent) }
             return Lax.bool(raw).map { .boolean($0) }.mapError { failure in
@@ -40,4 +43,8 @@ enum Paging {
     static let take = Parameter(
         name: "take", location: .query, rule: .integer(defaultValue: defaultPageSize, range: 1...pageSizeLimit),
         description: "How many items to return at most")
+    /// The blog's lists: without `take`, every item from `skip` on, as the blog example's lists answer.
+    static let optionalTake = Parameter(
+        name: "take", location: .query, rule: .optionalInteger(range: 1...pageSizeLimit),
+        description: "How many items to return at most; without it, every item from `skip` on")
 }

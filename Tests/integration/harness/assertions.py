@@ -75,7 +75,7 @@ def assert_json(resp: Response, status: int, body=None):
 
 def assert_note(note, *, text: Optional[str] = None, completed: Optional[bool] = None,
                 note_id: Optional[int] = None) -> dict:
-    assert isinstance(note, dict) and set(note) == NOTE_KEYS, f"not a note: {note!r}"
+    assert isinstance(note, dict) and tuple(note) == NOTE_KEYS, f"not a note: {note!r}"
     assert isinstance(note["id"], int) and not isinstance(note["id"], bool) and note["id"] > 0, note
     assert isinstance(note["text"], str), note
     assert isinstance(note["completed"], bool), note
@@ -104,7 +104,7 @@ def _is_id(value) -> bool:
 
 def assert_author(author, *, first_name: Optional[str] = None, last_name: Optional[str] = None,
                   author_id: Optional[int] = None) -> dict:
-    assert isinstance(author, dict) and set(author) == AUTHOR_KEYS, f"not an author: {author!r}"
+    assert isinstance(author, dict) and tuple(author) == AUTHOR_KEYS, f"not an author: {author!r}"
     assert _is_id(author["id"]), author
     assert isinstance(author["first_name"], str) and isinstance(author["last_name"], str), author
     created = parse_timestamp(author["created_at"])
@@ -121,7 +121,7 @@ def assert_author(author, *, first_name: Optional[str] = None, last_name: Option
 
 def assert_article(article, *, title: Optional[str] = None, content: Optional[str] = None,
                    author_id: Optional[int] = None, article_id: Optional[int] = None) -> dict:
-    assert isinstance(article, dict) and set(article) == ARTICLE_KEYS, f"not an article: {article!r}"
+    assert isinstance(article, dict) and tuple(article) == ARTICLE_KEYS, f"not an article: {article!r}"
     assert _is_id(article["id"]) and _is_id(article["author_id"]), article
     assert isinstance(article["title"], str) and isinstance(article["content"], str), article
     for key, value in (("title", title), ("content", content), ("author_id", author_id), ("id", article_id)):

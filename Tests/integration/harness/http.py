@@ -102,7 +102,7 @@ def chunked(body: bytes, size: int = 600 * 1024) -> bytes:
 def _dechunk(buf: bytes, pos: int, eof: bool) -> Optional[tuple[bytes, int]]:
     """The body of a chunked answer whose chunks start at ``pos``, and the offset after its trailer section;
     None while it is incomplete."""
-    body = b""
+    pieces = []
     while True:
         eol = buf.find(b"\r\n", pos)
         if eol < 0:
@@ -118,12 +118,12 @@ def _dechunk(buf: bytes, pos: int, eof: bool) -> Optional[tuple[bytes, int]]:
                 if end < 0:
                     break
                 if end == pos:
-                    return body, end + 2
+                    return b"".join(pieces), end + 2
                 pos = end + 2
             break
         if len(buf) < eol + 2 + size + 2:
             break
-        body += buf[eol + 2:eol + 2 + size]
+        pieces.append(bytes(buf[eol + 2:eol + 2 + size]))
         pos = eol + 2 + size + 2
     if eof:
         raise Truncated("the connection ended inside a chunked body")
@@ -163,13 +163,13 @@ def parse_response(buf: bytes, head: bool = False, eof: bool = False) -> Optiona
     if length is None:  # the body runs to the connection's end
         if not eof:
             return None
-        response.body = buf[start:]
+        response.body = bytes(buf[start:])
         return response, len(buf)
     if len(buf) < start + int(length):
         if eof:
             raise Truncated(f"the connection ended {start + int(length) - len(buf)} bytes before the body's end")
         return None
-    response.body = buf[start:start + int(length)]
+    response.body = bytes(buf[start:start + int(length)])
     return response, start + int(length)
 
 
@@ -178,16 +178,31 @@ class _Reader:
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
-        self.buf = b""
+        self.buf = bytearray()
         self.ended = False
+        # How much of buf has been searched for the end of a chunked body, so a long one is not parsed again
+        # after every read (which took minutes for 60 MB).
+        self.searched = 0
+
+    def _may_be_complete(self, head: bool) -> bool:
+        if self.ended or head:
+            return True
+        head_end = self.buf.find(b"\r\n\r\n")
+        if head_end < 0:
+            return False
+        if b"chunked" not in self.buf[:head_end].lower():
+            return True
+        start, self.searched = max(head_end, self.searched - 8), len(self.buf)
+        return self.buf.find(b"0\r\n\r\n", start) >= 0
 
     def read(self, head: bool = False) -> Optional[Response]:
         """The next answer; None when the connection ended before its first byte. A recv time-out (socket.timeout)
         and a reset (ConnectionResetError) propagate."""
         while True:
-            parsed = parse_response(self.buf, head, eof=self.ended)
+            parsed = parse_response(self.buf, head, eof=self.ended) if self._may_be_complete(head) else None
             if parsed is not None:
-                self.buf = self.buf[parsed[1]:]
+                del self.buf[:parsed[1]]
+                self.searched = 0
                 return parsed[0]
             if self.ended:
                 return None  # (parse_response raised if the connection ended inside an answer)

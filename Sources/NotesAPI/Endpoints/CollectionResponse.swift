@@ -1,0 +1,60 @@
+import HTTPMessages
+import NotesStore
+
+/// A whole collection as a JSON array, written piece by piece while its statement's rows arrive, so that a
+/// worker's memory does not grow with the collection. The head goes out with the first row, which carries the
+/// total for `X-Total-Count`; a failure before it is answered as any other, one after it breaks the response
+/// off (the client sees an incomplete body, never a wrong one).
+enum CollectionResponse {
+    /// A piece goes out once the array's text reaches this size.
+    static let pieceBytes = 32 * 1024
+
+    static func producer(
+        _ all: WholeCollection, skip: Int64, as entity: Entity, runner: any StatementRunner,
+        failure: @escaping (StoreError) -> HTTPResponse
+    ) -> ResponseProducer {
+        ResponseProducer { writer in
+            var json = JSONWriter(capacity: pieceBytes + 4096)
+            var headWritten = false
+            let end = all.stream(skip: skip, on: runner) { rows in
+                if headWritten {
+                    json.raw(",")
+                } else {
+                    headWritten = true
+                    guard writer.writeHead(.ok, headers: head(total: rows.int64(row: 0, column: rows.columnCount - 1))) else {
+                        return false
+                    }
+                    json.raw("[")
+                }
+                json.row(0, of: rows, as: entity)
+                guard json.bytes.count >= pieceBytes else { return true }
+                defer { json.removeAll() }
+                return writer.writeBody(json.bytes)
+            }
+            switch end {
+            case .finished where headWritten:
+                json.raw("]")
+                return writer.writeBody(json.bytes)
+            case .finished:
+                // No row to carry the total: nothing skipped means none; past the end, the count says.
+                guard skip > 0 else { return writer.writeHead(.ok, headers: head(total: 0)) && writer.writeBody(Array("[]".utf8)) }
+                switch runQueries([all.table.total()], on: runner)[0] {
+                case .success(let total): return writer.writeHead(.ok, headers: head(total: total)) && writer.writeBody(Array("[]".utf8))
+                case .failure(let error): return writer.write(failure(error))
+                }
+            case .stopped:
+                return false
+            case .failed(let error) where !headWritten:
+                return writer.write(failure(error))
+            case .failed(let error):
+                // Logged as any failure; its response cannot be sent any more.
+                _ = failure(error)
+                return false
+            }
+        }
+    }
+
+    private static func head(total: Int64) -> [(name: String, value: String)] {
+        [("Content-Type", "application/json"), ("X-Total-Count", String(total))]
+    }
+}
