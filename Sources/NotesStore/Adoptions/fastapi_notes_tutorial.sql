@@ -1,9 +1,9 @@
 -- The FastAPI notes tutorial's table (SQLAlchemy create_all: id serial, text varchar, completed boolean, both
 -- nullable), made to serve what 0001_create_notes.sql serves, in place. The tutorial app keeps working on it, even
 -- through the adoption: its columns keep their names and types (id integer with its sequence as default, text
--- varchar), since asyncpg's cached statements fail once per connection when a result column changes type
--- (docs/OPERATIONS.md, "Switching from a FastAPI app without downtime"). The rows with NULLs were refused before this
--- runs.
+-- varchar), so no prepared statement of a running client has its result types changed (PostgreSQL refuses such a
+-- cached plan) and the table is not rewritten while the app's requests wait for the lock (docs/DATABASE.md). The
+-- rows with NULLs were refused before this runs.
 ALTER TABLE notes
     ALTER COLUMN text SET NOT NULL,
     ALTER COLUMN completed SET NOT NULL,
