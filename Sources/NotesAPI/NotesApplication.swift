@@ -48,13 +48,14 @@ public struct NotesApplication {
             queries.append(query)
         }
         let outcomes = runQueries(queries, on: services.runner)
+        // Captured alone: a closure that captured `self` copied the application, every store in it, per request.
+        let runner = services.runner, logger = logger
         return requests.indices.map { index in
             let answer: Result<HTTPResponse, RequestError>
             switch outcomes[index] {
             case .success(let reply):
-                let request = requests[index], logger = logger
-                answer = Self.response(for: reply, of: endpoints[index], runner: services.runner) { error in
-                    ErrorResponses.response(for: .store(error), to: request, logger: logger)
+                answer = Self.response(for: reply, of: endpoints[index]) {
+                    ResponseContext(runner: runner, request: requests[index], logger: logger)
                 }.mapError(RequestError.api)
             case .failure(let error):
                 answer = .failure(.store(error))
@@ -67,9 +68,9 @@ public struct NotesApplication {
     }
 
     private static func response(
-        for reply: Reply, of endpoint: Endpoint?, runner: any StatementRunner, failure: @escaping (StoreError) -> HTTPResponse
+        for reply: Reply, of endpoint: Endpoint?, context: () -> ResponseContext
     ) -> Result<HTTPResponse, APIError> {
-        if let endpoint { return endpoint.response(for: reply, runner: runner, failure: failure) }
+        if let endpoint { return endpoint.response(for: reply, context: context) }
         guard case .refused(let error) = reply else { preconditionFailure("an answer without an endpoint") }
         return .failure(error)
     }

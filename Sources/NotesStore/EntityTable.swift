@@ -14,6 +14,10 @@ public struct Page: Sendable, Equatable {
 /// already, the insert inserts nothing and returns no row.
 let onceSQL = "ON CONFLICT (request_id) DO NOTHING"
 
+/// The row by id `$1`, a bigint whatever the column's type: an adopted tutorial's id stays integer
+/// (Adoptions/fastapi_notes_tutorial.sql), and an id beyond it must find no row rather than fail out of range.
+let byIdSQL = "id = \(Column.id.parameter(1))"
+
 /// The statements every entity has, made from its description: create (once per client request), read by
 /// id, a page with its total, the total alone, delete, each declared in the registry.
 public struct EntityTable: Sendable {
@@ -40,12 +44,12 @@ public struct EntityTable: Sendable {
                 """)
         selectCreated = registry.declare(
             "\(name)_select_created", "SELECT \(columns) FROM \(table) WHERE request_id = $1", readsOnly: true)
-        select = registry.declare("\(name)_select", "SELECT \(columns) FROM \(table) WHERE id = $1", readsOnly: true)
+        select = registry.declare("\(name)_select", "SELECT \(columns) FROM \(table) WHERE \(byIdSQL)", readsOnly: true)
         let total = total ?? countSQL(table: table)
         page = registry.declare(
             "\(name)_page", pageSQL(table: table, formattedColumns: columns, total: total), readsOnly: true)
         count = registry.declare("\(name)_count", total, readsOnly: true)
-        delete = registry.declare("\(name)_delete", "DELETE FROM \(table) WHERE id = $1 RETURNING id")
+        delete = registry.declare("\(name)_delete", "DELETE FROM \(table) WHERE \(byIdSQL) RETURNING id")
     }
 
     /// Inserts a row with `values` for the writable columns, in their order, and returns it.

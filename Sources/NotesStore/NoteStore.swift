@@ -61,7 +61,7 @@ public struct NoteStore: Sendable {
 func replaceSQL(_ entity: Entity) -> String {
     let sets = entity.writableColumns.enumerated().map { "\($1.name) = \($1.parameter($0 + 2))" }
     return """
-        UPDATE \(entity.table) SET \(sets.joined(separator: ", ")), updated_at = now() WHERE id = $1 \
+        UPDATE \(entity.table) SET \(sets.joined(separator: ", ")), updated_at = now() WHERE \(byIdSQL) \
         RETURNING \(entity.selectList)
         """
 }
@@ -75,6 +75,6 @@ func patchSQL(_ entity: Entity) -> String {
     return """
         UPDATE \(entity.table) SET \(sets.joined(separator: ", ")),
             updated_at = CASE WHEN \(unchanged) THEN updated_at ELSE now() END
-        WHERE id = $1 RETURNING \(entity.selectList)
+        WHERE \(byIdSQL) RETURNING \(entity.selectList)
         """
 }

@@ -1,7 +1,8 @@
 /// Every row of an entity from `skip` on, in id order, in one statement (one snapshot) whose rows are handed on
 /// as they arrive: the lists of the FastAPI blog example, which have no page size. Each row carries the number of
-/// all rows as an extra last column, as a page's do.
-public struct WholeCollection: Sendable {
+/// all rows as an extra last column, as a page's do. A class: a reply carries it by reference, so every reply
+/// does not grow to the size of a table's statements.
+public final class WholeCollection: Sendable {
     public let table: EntityTable
     let statement: PreparedStatement
 

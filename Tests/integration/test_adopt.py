@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from harness.assertions import assert_json, assert_note, total_count
+from harness.assertions import assert_json, assert_not_found, assert_note, total_count
 from harness.contract import ARTICLE_KEYS, AUTHOR_KEYS
 from harness.originals import (BLOG_CONTENT_RENAMED, BLOG_INITIAL, BLOG_INSERT_ARTICLE, BLOG_INSERT_AUTHOR,
                                BLOG_REVISIONS, BLOG_SELECT_AUTHORS, TUTORIAL_INSERT, TUTORIAL_SELECT, bind,
@@ -84,8 +84,21 @@ def test_the_tutorials_notes_are_adopted_with_their_ids_and_the_old_app_keeps_wo
     assert fresh_db.query("SELECT version FROM schema_adoptions") == [["1"]]
     assert_migrate_is_a_no_op(bin_dir, fresh_db)
 
+    # Its columns keep their types (id integer, text varchar), so the tutorial app's cached statements stay valid
+    # through the adoption (test_switch.py); a type change failed each of its connections once.
+    assert fresh_db.query("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                          "WHERE attrelid = 'notes'::regclass AND attname IN ('id', 'text') ORDER BY 1") == [
+        ["id", "integer"], ["text", "character varying"]]
+    assert fresh_db.query("SELECT format_type(seqtypid, NULL) FROM pg_sequence "
+                          "WHERE seqrelid = 'notes_id_seq'::regclass") == [["integer"]]
+
     stack = launcher.stack("tutorial", workers=1, db=fresh_db)
     api = stack.client
+    # The API takes any id: one beyond the integer column is no note, not an out-of-range error.
+    beyond = f"/notes/{2**31}/"
+    for resp in (api.get(beyond), api.put(beyond, {"text": "x", "completed": True}), api.patch(beyond, {"text": "x"}),
+                 api.delete(beyond)):
+        assert_not_found(resp)
     notes, total = list_all(api, "/notes/")
     assert total == len(TUTORIAL_NOTES)
     assert [(n["id"], n["text"], n["completed"]) for n in notes] == TUTORIAL_NOTES

@@ -1,4 +1,5 @@
 import HTTPMessages
+import Logging
 import NotesStore
 
 /// A whole collection as a JSON array, written piece by piece while its statement's rows arrive, so that a
@@ -9,11 +10,9 @@ enum CollectionResponse {
     /// A piece goes out once the array's text reaches this size.
     static let pieceBytes = 32 * 1024
 
-    static func producer(
-        _ all: WholeCollection, skip: Int64, as entity: Entity, runner: any StatementRunner,
-        failure: @escaping (StoreError) -> HTTPResponse
-    ) -> ResponseProducer {
-        ResponseProducer { writer in
+    static func producer(_ all: WholeCollection, skip: Int64, as entity: Entity, context: ResponseContext) -> ResponseProducer {
+        let runner = context.runner, failure = context.failureResponse
+        return ResponseProducer { writer in
             var json = JSONWriter(capacity: pieceBytes + 4096)
             var headWritten = false
             let end = all.stream(skip: skip, on: runner) { rows in
@@ -56,5 +55,17 @@ enum CollectionResponse {
 
     private static func head(total: Int64) -> [(name: String, value: String)] {
         [("Content-Type", "application/json"), ("X-Total-Count", String(total))]
+    }
+}
+
+/// What a response made while it is written needs from the request it answers: the runner of its statements,
+/// and the answer to a failure. Made only for such a response: the others do without its copies.
+struct ResponseContext {
+    let runner: any StatementRunner
+    let request: HTTPRequest
+    let logger: Logger
+
+    func failureResponse(_ error: StoreError) -> HTTPResponse {
+        ErrorResponses.response(for: .store(error), to: request, logger: logger)
     }
 }

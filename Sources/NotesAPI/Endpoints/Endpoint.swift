@@ -210,10 +210,8 @@ struct Endpoint: Sendable {
     }
 
     /// The response a handler's reply stands for, by this declaration. A streamed collection runs its statement
-    /// on `runner` while it is written, and answers a failure before its first row with `failure`'s response.
-    func response(
-        for reply: Reply, runner: any StatementRunner, failure: @escaping (StoreError) -> HTTPResponse
-    ) -> Result<HTTPResponse, APIError> {
+    /// on the context's runner while it is written; only it asks for the context.
+    func response(for reply: Reply, context: () -> ResponseContext) -> Result<HTTPResponse, APIError> {
         switch (reply, success) {
         case (.row(let rows), .entity(let entity, let status, _)):
             guard rows.rowCount > 0 else { return .failure(notFound) }
@@ -225,7 +223,7 @@ struct Endpoint: Sendable {
             writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, as: entity) }
             return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total))]))
         case (.collection(let all, let skip), .page(let entity, _)):
-            return .success(.produced(by: CollectionResponse.producer(all, skip: skip, as: entity, runner: runner, failure: failure)))
+            return .success(.produced(by: CollectionResponse.producer(all, skip: skip, as: entity, context: context())))
         case (.message(let message), .message):
             var writer = JSONWriter(capacity: 32 + message.utf8.count)
             writer.object { writer, member in

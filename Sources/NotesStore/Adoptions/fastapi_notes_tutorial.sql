@@ -1,10 +1,10 @@
 -- The FastAPI notes tutorial's table (SQLAlchemy create_all: id serial, text varchar, completed boolean, both
--- nullable), made what 0001_create_notes.sql makes, in place. The tutorial app keeps working on it: its columns keep
--- their names, and its sequence stays the id's default. The rows with NULLs were refused before this runs.
-ALTER SEQUENCE notes_id_seq AS bigint;
+-- nullable), made to serve what 0001_create_notes.sql serves, in place. The tutorial app keeps working on it, even
+-- through the adoption: its columns keep their names and types (id integer with its sequence as default, text
+-- varchar), so no prepared statement of a running client has its result types changed (PostgreSQL refuses such a
+-- cached plan) and the table is not rewritten while the app's requests wait for the lock (docs/DATABASE.md). The
+-- rows with NULLs were refused before this runs.
 ALTER TABLE notes
-    ALTER COLUMN id TYPE bigint,
-    ALTER COLUMN text TYPE text,
     ALTER COLUMN text SET NOT NULL,
     ALTER COLUMN completed SET NOT NULL,
     -- The tutorial kept no times: its notes get the time of the adoption.

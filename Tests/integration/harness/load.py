@@ -177,6 +177,11 @@ class LoadClient:
         with self._lock:
             return len(self._results)
 
+    def results_so_far(self) -> list[LoadResult]:
+        """The requests completed until now, while the load goes on."""
+        with self._lock:
+            return sorted(self._results, key=lambda r: r.started)
+
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)
 

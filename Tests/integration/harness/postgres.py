@@ -84,6 +84,20 @@ class Cluster:
     def stop(self) -> None:
         run([SCRIPTS_DIR / "pg-cluster", "stop", self.dir], timeout=120, check=False)
 
+    @property
+    def log_path(self) -> Path:
+        """The server's log (scripts/pg-cluster), shared by every database of the cluster."""
+        return self.dir / "postgresql.log"
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        """What the server logged after ``offset`` (a ``log_size()``)."""
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
     close = stop
 
     def query(self, sql: str, url: Optional[str] = None) -> list[list[str]]:
