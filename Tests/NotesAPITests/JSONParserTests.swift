@@ -52,8 +52,16 @@ import Testing
         (#""abc"#, 0, "Unterminated string starting at"),
         ("\"a\u{1}\"", 2, "Invalid control character at"),
         (#""\x""#, 1, #"Invalid \escape"#),
-        (#""\ud800""#, 1, "Unpaired surrogate"),
-        (#""\udc00x""#, 1, "Unpaired surrogate"),
+        // A bad \uXXXX escape is reported at its u, as Python's json module does (F3).
+        (#""a\u12G4""#, 3, #"Invalid \uXXXX escape"#),
+        (#""\u12""#, 2, #"Invalid \uXXXX escape"#),
+        (#""\ud800\u12G4""#, 8, #"Invalid \uXXXX escape"#),
+        (#""\ud800\u""#, 8, #"Invalid \uXXXX escape"#),
+        (#""\udc00"#, 2, #"Invalid \uXXXX escape"#),
+        (#""a\"#, 0, "Unterminated string starting at"),
+        ("-Infinit", 0, "Expecting value"),
+        ("nan", 0, "Expecting value"),
+        ("-NaN", 0, "Expecting value"),
         ("1.", 2, "Expecting digit after '.'"),
         ("-", 0, "Expecting value"),
         ("{} x", 3, "Extra data"),
@@ -64,6 +72,31 @@ import Testing
 
     @Test func rejectsInvalidUTF8InStrings() {
         #expect(failure([0x22, 0xC3, 0x28, 0x22])?.reason == "Invalid UTF-8 in string starting at")
+    }
+
+    @Test func readsPythonsNaNAndInfinityAsNumbers() throws {
+        #expect(try parse("[NaN, Infinity, -Infinity]") == .array([.number("NaN"), .number("Infinity"), .number("-Infinity")]))
+    }
+
+    @Test func readsEscapedLoneSurrogatesAsPythonDoes() throws {
+        #expect(try parse(#""a\ud800b""#) == .loneSurrogateString("a\u{FFFD}b"))
+        #expect(try parse(#""\udc00""#) == .loneSurrogateString("\u{FFFD}"))
+        // A high surrogate before an escape that is no low one stands alone; the second escape is its own.
+        #expect(try parse(#""\ud800\u0041""#) == .loneSurrogateString("\u{FFFD}A"))
+        #expect(try parse(#"{"\ud800": 1}"#) == .object(["\u{FFFD}": .number("1")]))
+    }
+
+    @Test func readsEncodedSurrogatesAsPythonsSurrogatepassDoes() throws {
+        #expect(try JSONParser.parse([0x22, 0x61, 0xED, 0xA0, 0x80, 0x22]) == .loneSurrogateString("a\u{FFFD}"))
+        #expect(failure([0x22, 0xED, 0xA0, 0x22])?.reason == "Invalid UTF-8 in string starting at")
+    }
+
+    @Test func refusesIntegerLiteralsLongerThanPythonReads() throws {
+        let limit = String(repeating: "1", count: Lax.maxIntegerDigits)
+        #expect(try parse("-" + limit) == .number("-" + limit))
+        #expect(try parse(limit + "1.5") == .number(limit + "1.5"))
+        let error = failure(Array(("[" + limit + "1]").utf8))
+        #expect(error?.tooManyDigits == true && error?.offset == 1)
     }
 
     @Test func limitsNestingDepthInsteadOfOverflowingTheStack() throws {

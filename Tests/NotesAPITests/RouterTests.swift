@@ -35,9 +35,15 @@ import Testing
         #expect(parameters("GET", path) == ["note_id": "42"])
     }
 
-    @Test func percentDecodesSegments() {
-        #expect(parameters("GET", "/notes/4%2F2") == ["note_id": "4/2"])
+    @Test func percentDecodesThePathBeforeSplittingIt() {
         #expect(parameters("GET", "/no%74es/7") == ["note_id": "7"])
+        #expect(parameters("GET", "/notes%2F7") == ["note_id": "7"])
+        // Starlette routes the decoded path: %2F in an id makes another segment, and no route (F9).
+        guard case .notFound = router.match(method: "GET", rawPath: "/notes/4%2F2"),
+              case .notFound = router.match(method: "GET", rawPath: "/notes/%2F") else {
+            Issue.record("%2F matched as part of an id")
+            return
+        }
     }
 
     @Test(arguments: ["/", "/note", "/notes//", "//notes", "/notes/1/x", "/notes//1", "notes", "/notes/1//"])

@@ -100,6 +100,28 @@ import Testing
         #expect(decode(#"{"text": "a", "completed": 1.0}"#).completed == true)
     }
 
+    @Test(arguments: [
+        (#"{"text": "a", "completed": NaN}"#, "bool_type", JSONValue.null),
+        (#"{"text": Infinity, "completed": true}"#, "string_type", .null),
+        (#"{"text": "a", "completed": 1e400}"#, "bool_type", .number("1e400")),
+    ])
+    func takesNaNAndInfinityToPydantic(json: String, type: String, input: JSONValue) {
+        let decoded = decode(json)
+        #expect(decoded.issues.map(\.type) == [type])
+        #expect(decoded.issues.first?.input == input)
+        #expect(decode(#"{"text": "a", "completed": true, "x": [NaN, -Infinity]}"#).issues.isEmpty)
+        #expect(read(#"{"title": "a", "content": "b", "author_id": -Infinity}"#, .article).issues.map(\.type) == ["finite_number"])
+    }
+
+    @Test func refusesLoneSurrogatesInTextButIgnoresThemElsewhere() {
+        let decoded = decode(#"{"text": "a\ud800", "completed": false}"#)
+        #expect(decoded.text == nil)
+        #expect(decoded.issues.map(\.type) == ["string_unicode"])
+        #expect(decoded.issues.first?.input == .loneSurrogateString("a\u{FFFD}"))
+        #expect(decode(#"{"text": "a", "completed": "\udc00"}"#).issues.map(\.type) == ["bool_parsing"])
+        #expect(decode(#"{"\ud800": 1, "text": "a", "completed": true, "x": "\udc00"}"#).text == "a")
+    }
+
     @Test func refusesNUL() {
         let decoded = decode(#"{"text": "a\u0000b", "completed": false}"#)
         #expect(decoded.text == nil)
@@ -176,12 +198,65 @@ import Testing
         #expect(issues.first?.location == [.key("body"), .index(13)])
     }
 
+    private func parse(_ body: [UInt8]) -> Result<JSONValue?, APIError> {
+        let request = HTTPRequest(method: "POST", rawPath: "/", contentType: "application/json", body: body)
+        return Result { () throws(APIError) in try JSONBody.parse(request) }
+    }
+
     @Test func aBodyPythonCannotDecodeIsA400() {
-        let request = HTTPRequest(method: "POST", rawPath: "/", contentType: "application/json", body: [0x7B, 0xFF, 0x7D])
-        #expect(throws: APIError.unreadableBody) { try JSONBody.parse(request) }
-        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
-        #expect(throws: APIError.unreadableBody) {
-            try JSONBody.parse(HTTPRequest(method: "POST", rawPath: "/", contentType: "application/json", body: Array(deep.utf8)))
+        #expect(parse([0x7B, 0xFF, 0x7D]) == .failure(.unreadableBody))
+        let tooDeep = JSONParser.defaultMaxDepth + 1
+        #expect(parse(Array((String(repeating: "[", count: tooDeep) + String(repeating: "]", count: tooDeep)).utf8)) == .failure(.unreadableBody))
+        // Python's int() refuses over 4,300 digits: a ValueError, FastAPI's 400 (F8).
+        #expect(parse(Array(("{\"x\":" + String(repeating: "7", count: Lax.maxIntegerDigits + 1) + "}").utf8)) == .failure(.unreadableBody))
+        // UTF-16 with an odd byte count does not decode.
+        #expect(parse(Array(#"{"a":1}"#.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }.dropLast()) == .failure(.unreadableBody))
+    }
+
+    @Test func readsSurrogatesPythonsDecoderLetsThrough() throws {
+        // UTF-8 with an encoded surrogate, and UTF-16 with a lone surrogate unit, in an ignored field.
+        let utf8 = Array(#"{"text":"a","completed":true,"x":""#.utf8) + [0xED, 0xB0, 0x80] + Array(#""}"#.utf8)
+        let utf16 = Array(#"{"text":"a","completed":true,"x":""#.utf16) + [0xD800] + Array(#""}"#.utf16)
+        for body in [utf8, utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }] {
+            var reader = FieldReader(try parse(body).get())
+            for column in Entity.note.writableColumns { _ = reader.value(of: column, .allRequired) }
+            #expect(reader.issues.isEmpty)
         }
+        // Anything else that is not UTF-8 is still the 400, a syntax error or not.
+        #expect(parse(Array(#"{"x":""#.utf8) + [0xED, 0xA0] + Array(#""}"#.utf8)) == .failure(.unreadableBody))
+        #expect(parse([0x7B, 0xED, 0xA0, 0x80, 0x7D, 0xFF]) == .failure(.unreadableBody))
+    }
+
+    @Test func readsAsDeepAsPythonDoesBehindUvicorn() throws {
+        // 100 levels are a 422 model_attributes_type in FastAPI, not the 400.
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        guard case .success(.array?) = parse(Array(deep.utf8)) else {
+            Issue.record("100 levels refused")
+            return
+        }
+    }
+
+    @Test(arguments: [
+        ([0xFF, 0xFE], false, 2), ([0xFE, 0xFF], true, 2), ([], false, 2), ([], true, 2),
+        ([0xFF, 0xFE, 0x00, 0x00], false, 4), ([0x00, 0x00, 0xFE, 0xFF], true, 4), ([], false, 4), ([], true, 4),
+    ] as [([UInt8], Bool, Int)])
+    func readsUTF16AndUTF32AsPythonDetectsThem(bom: [UInt8], bigEndian: Bool, width: Int) throws {
+        let json = #"{"text":"é😀","completed":true}"#
+        let units: [UInt32] = width == 2 ? json.utf16.map { UInt32($0) } : json.unicodeScalars.map(\.value)
+        let bytes = bom + units.flatMap { unit in
+            let little = (0..<width).map { UInt8(truncatingIfNeeded: unit >> (8 * $0)) }
+            return bigEndian ? little.reversed() : little
+        }
+        #expect(try parse(bytes).get() == .object(["text": .string("é😀"), "completed": .bool(true)]))
+        // Errors count characters of the decoded text, after the mark.
+        let broken = bom + Array(#"{"a":1,}"#.utf16).flatMap { unit -> [UInt8] in
+            let little = (0..<width).map { UInt8(truncatingIfNeeded: UInt32(unit) >> (8 * $0)) }
+            return bigEndian ? little.reversed() : little
+        }
+        guard case .failure(.validation(let issues)) = parse(broken) else {
+            Issue.record("broken UTF-\(width * 8) JSON accepted")
+            return
+        }
+        #expect(issues.first?.location == [.key("body"), .index(7)])
     }
 }

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NotesAPI
+@testable import NotesAPI
 
 /// Stops the run when a property does not hold. libFuzzer treats the abort as a crash and saves the input
 /// (`crash-<sha1>`), so a broken property is reported exactly like a memory error. Swift's own traps
@@ -96,13 +96,24 @@ public func identical(_ a: JSONValue, _ b: JSONValue) -> Bool {
     case (.null, .null): true
     case (.bool(let x), .bool(let y)): x == y
     case (.number(let x), .number(let y)): Array(x.utf8) == Array(y.utf8)
-    case (.string(let x), .string(let y)): Array(x.utf8) == Array(y.utf8)
+    case (.string(let x), .string(let y)), (.loneSurrogateString(let x), .loneSurrogateString(let y)):
+        Array(x.utf8) == Array(y.utf8)
     case (.array(let x), .array(let y)): x.count == y.count && zip(x, y).allSatisfy { identical($0, $1) }
     case (.object(let x), .object(let y)):
         x.members.count == y.members.count && zip(x.members, y.members).allSatisfy {
             Array($0.key.utf8) == Array($1.key.utf8) && identical($0.value, $1.value)
         }
     default: false
+    }
+}
+
+/// The value as it is written (U+FFFD standing for each surrogate): strings read with lone surrogates become plain strings.
+public func plain(_ value: JSONValue) -> JSONValue {
+    switch value {
+    case .loneSurrogateString(let text): .string(text)
+    case .array(let elements): .array(elements.map(plain))
+    case .object(let object): .object(JSONObject(object.members.map { JSONObject.Member(key: $0.key, value: plain($0.value)) }))
+    default: value
     }
 }
 

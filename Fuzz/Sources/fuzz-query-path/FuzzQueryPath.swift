@@ -41,6 +41,8 @@ func checkRoute(method: String, path: String) {
     case .found(_, let parameters):
         for (name, value) in parameters {
             require(!value.isEmpty, "empty path parameter \(name)")
+            // The path is decoded before it is split, as Starlette routes it: %2F is a separator too.
+            require(!value.utf8.contains(UInt8(ascii: "/")), "path parameter \(name) holds a '/'")
             require(idNames.contains(name), "unexpected path parameter \(name)")
             let result = IntegerParameter.id(value, location: [.key("path"), .key(name)])
             checkLaxInteger(value, result)
@@ -51,7 +53,7 @@ func checkRoute(method: String, path: String) {
         }
     }
     // The trailing slash is optional: /x and /x/ are one route (and "/x//" is not "/x/").
-    if path.utf8.first == UInt8(ascii: "/"), path.utf8.last != UInt8(ascii: "/") {
+    if path.utf8.first == UInt8(ascii: "/"), percentDecoded(path).utf8.last != UInt8(ascii: "/") {
         let slashed = NotesApplication.router.match(method: method, rawPath: path + "/")
         require(sameOutcome(match, slashed), "\(describe(path.utf8)) and the same with '/' match differently")
     }

@@ -5,6 +5,9 @@ public enum JSONValue: Sendable, Equatable {
     case bool(Bool)
     case number(String)
     case string(String)
+    /// A string with escaped lone surrogates, which Python reads (and FastAPI takes where it ignores the field)
+    /// but a Swift string cannot hold: U+FFFD stands in each one's place.
+    case loneSurrogateString(String)
     case array([JSONValue])
     case object(JSONObject)
 }

@@ -111,7 +111,7 @@ public struct JSONWriter {
         case .null: raw("null")
         case .bool(let flag): bool(flag)
         case .number(let literal): number(literal)
-        case .string(let text): string(text)
+        case .string(let text), .loneSurrogateString(let text): string(text)
         case .array(let elements): array(elements) { $0.value($1) }
         case .object(let object):
             self.object { writer, member in

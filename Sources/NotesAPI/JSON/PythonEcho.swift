@@ -4,13 +4,14 @@
 extension JSONValue {
     var pythonEcho: JSONValue {
         switch self {
-        case .null, .bool, .string:
+        case .null, .bool, .string, .loneSurrogateString:
             return self
         case .number(let literal):
             if JSONNumber.isInteger(literal) { return .number(literal == "-0" ? "0" : literal) }
             let number = JSONNumber.double(literal)
-            // Python cannot write these either (FastAPI answers 500); the literal is what the client sent.
-            guard number.isFinite else { return self }
+            // Python cannot write these either (FastAPI answers 500): a literal such as 1e400 is what the
+            // client sent; NaN and Infinity are not JSON, so null, as pydantic writes them (ser_json_inf_nan).
+            guard number.isFinite else { return JSONNumber.isLiteral(literal) ? self : .null }
             return .number(pythonRepr(number))
         case .array(let elements):
             return .array(elements.map(\.pythonEcho))

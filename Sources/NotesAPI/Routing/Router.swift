@@ -53,7 +53,8 @@ public struct Router<Target: Sendable>: Sendable {
 
     public func match(method: String, rawPath: String) -> Match {
         guard rawPath.utf8.first == UInt8(ascii: "/") else { return .notFound }
-        let parts = Self.split(rawPath).map { percentDecoded($0) }
+        // Decoded before it is split, as Starlette routes the decoded path: %2F is a '/' there too.
+        let parts = Self.split(percentDecoded(rawPath)).map { String($0) }
         for route in routes {
             guard let parameters = Self.bind(route.segments, to: parts) else { continue }
             guard let target = route.handlers.first(where: { $0.method == method })?.target else {

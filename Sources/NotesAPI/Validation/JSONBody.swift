@@ -20,12 +20,80 @@ enum JSONBody {
             // What parses is valid UTF-8: the parser checks strings, and anything else outside them is ASCII.
             return try JSONParser.parse(bytes)
         } catch {
-            // Python decodes before it parses: a body that is not UTF-8 fails there, whatever its syntax.
-            if error.tooDeep || String(validating: bytes, as: UTF8.self) == nil { throw .unreadableBody }
-            throw .validation([ValidationIssue(
-                type: "json_invalid", location: [.key("body"), .index(characterOffset(error.offset, in: bytes))],
-                message: "JSON decode error", input: .object([:]), context: ["error": .string(error.reason)])])
+            // Only now, off the UTF-8 path: Python may have read the body as UTF-16 or UTF-32.
+            if let utf8 = try transcodedAsPythonDetects(request.body) {
+                do {
+                    return try JSONParser.parse(utf8)
+                } catch {
+                    throw invalid(error, in: utf8)
+                }
+            }
+            // Python decodes before it parses: a body that is not UTF-8 (surrogates aside) fails there, whatever
+            // its syntax.
+            if JSONParser.decodingEncodedSurrogates(bytes) == nil { throw .unreadableBody }
+            throw invalid(error, in: bytes)
         }
+    }
+
+    /// FastAPI's answer to what `json.loads` raised: a JSONDecodeError is a 422, anything else the 400.
+    private static func invalid(_ error: JSONParseError, in bytes: [UInt8]) -> APIError {
+        if error.isValueError { return .unreadableBody }
+        return .validation([ValidationIssue(
+            type: "json_invalid", location: [.key("body"), .index(characterOffset(error.offset, in: bytes))],
+            message: "JSON decode error", input: .object([:]), context: ["error": .string(error.reason)])])
+    }
+
+    /// The body as UTF-8 when Python's `json.detect_encoding` finds UTF-16 or UTF-32 in it (by its byte order
+    /// mark, or by where its first ASCII characters' zero bytes fall), without the mark; nil when it finds
+    /// UTF-8. Text that does not decode is Python's UnicodeDecodeError, the 400.
+    private static func transcodedAsPythonDetects(_ body: [UInt8]) throws(APIError) -> [UInt8]? {
+        enum Width { case utf16, utf32 }
+        let width: Width, bigEndian: Bool, skip: Int
+        if body.starts(with: [0x00, 0x00, 0xFE, 0xFF]) || body.starts(with: [0xFF, 0xFE, 0x00, 0x00]) {
+            (width, bigEndian, skip) = (.utf32, body[0] == 0, 4)
+        } else if body.starts(with: [0xFE, 0xFF]) || body.starts(with: [0xFF, 0xFE]) {
+            (width, bigEndian, skip) = (.utf16, body[0] == 0xFE, 2)
+        } else if body.starts(with: [0xEF, 0xBB, 0xBF]) {
+            return nil
+        } else if body.count >= 4, body[0] == 0 {
+            (width, bigEndian, skip) = (body[1] != 0 ? .utf16 : .utf32, true, 0)
+        } else if body.count >= 4, body[1] == 0 {
+            (width, bigEndian, skip) = (body[2] != 0 || body[3] != 0 ? .utf16 : .utf32, false, 0)
+        } else if body.count == 2, body[0] == 0 || body[1] == 0 {
+            (width, bigEndian, skip) = (.utf16, body[0] == 0, 0)
+        } else {
+            return nil
+        }
+        let bytes = body.dropFirst(skip)
+        let size = width == .utf16 ? 2 : 4
+        guard bytes.count % size == 0 else { throw .unreadableBody }
+        let units = stride(from: bytes.startIndex, to: bytes.endIndex, by: size).map { start in
+            (0..<size).reduce(UInt32(0)) { value, index in
+                value | UInt32(bytes[start + (bigEndian ? size - 1 - index : index)]) << (8 * index)
+            }
+        }
+        // Python decodes with surrogatepass: a lone surrogate is kept, here as its 3-byte encoding, which the
+        // parser reads as Python's decoder would have left it.
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(units.count)
+        var index = 0
+        while index < units.count {
+            var scalar = units[index]
+            index += 1
+            if width == .utf16, (0xD800...0xDBFF).contains(scalar), index < units.count,
+               (0xDC00...0xDFFF).contains(units[index]) {
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (units[index] - 0xDC00)
+                index += 1
+            }
+            if (0xD800...0xDFFF).contains(scalar) {
+                utf8 += [0xE0 | UInt8(scalar >> 12), 0x80 | UInt8(scalar >> 6 & 0x3F), 0x80 | UInt8(scalar & 0x3F)]
+            } else if let unicode = Unicode.Scalar(scalar) {
+                UTF8.encode(unicode) { utf8.append($0) }
+            } else {
+                throw .unreadableBody
+            }
+        }
+        return utf8
     }
 
     /// Python reports positions in characters of the decoded text, not in bytes.
@@ -95,9 +163,16 @@ struct FieldReader {
         }
     }
 
-    /// A JSON string (pydantic's `str` takes nothing else, not even numbers). PostgreSQL text cannot hold NUL,
-    /// so NUL is refused here, as bad input.
+    /// A JSON string (pydantic's `str` takes nothing else, not even numbers). PostgreSQL text cannot hold NUL
+    /// or a lone surrogate, so those are refused here, as bad input (FastAPI fails with a 500 on them).
     private mutating func string(_ name: String, _ value: JSONValue) -> String? {
+        if case .loneSurrogateString = value {
+            // pydantic's own error for a str it cannot read as Unicode.
+            issues.append(ValidationIssue(
+                type: "string_unicode", location: [.key("body"), .key(name)],
+                message: "Input should be a valid string, unable to parse raw data as a unicode string", input: value))
+            return nil
+        }
         guard case .string(let text) = value else {
             issues.append(ValidationIssue(
                 type: "string_type", location: [.key("body"), .key(name)], message: "Input should be a valid string",

@@ -48,7 +48,7 @@ enum Lax {
         switch value {
         case .bool(let flag):
             return .success(flag)
-        case .string(let text):
+        case .string(let text), .loneSurrogateString(let text):
             return bool(text)
         case .number(let literal):
             if JSONNumber.isInteger(literal) {
@@ -89,7 +89,7 @@ enum Lax {
         switch value {
         case .bool(let flag):
             return .success(.int64(flag ? 1 : 0))
-        case .string(let text):
+        case .string(let text), .loneSurrogateString(let text):
             return integer(text)
         case .number(let literal):
             if JSONNumber.isInteger(literal) {
@@ -200,9 +200,16 @@ enum Lax {
 
 /// Facts about JSON number literals as Python's `json.loads` reads them.
 enum JSONNumber {
-    /// No fraction and no exponent: Python makes an int of it, of any size; anything else is a float.
+    /// No fraction and no exponent: Python makes an int of it, of any size; anything else (NaN and Infinity
+    /// too) is a float.
     static func isInteger(_ literal: String) -> Bool {
-        !literal.utf8.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
+        isLiteral(literal)
+            && !literal.utf8.contains { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
+    }
+
+    /// A JSON number literal, not one of Python's `NaN`, `Infinity`, `-Infinity` (those end in a letter).
+    static func isLiteral(_ literal: String) -> Bool {
+        literal.utf8.last.map { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ?? false
     }
 
     /// The nearest double, ±infinity past its range, as Python's `float()` gives it.
