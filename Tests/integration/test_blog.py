@@ -1,6 +1,8 @@
 """Issue 4 through nginx: authors and articles (FastAPI's blog example, its bugs fixed), PATCH of notes,
 the completed filter and X-Total-Count on every list."""
 
+import os
+
 import pytest
 
 from harness.api import ARTICLE_MISSING, AUTHOR_MISSING, create_article, create_author
@@ -323,8 +325,10 @@ def test_a_whole_collection_is_streamed_without_growing_the_worker(module_launch
     assert total_count(resp) == rows == len(articles)
     assert [a["title"] for a in articles[:3]] == ["t1", "t2", "t3"] and articles[-1]["title"] == f"t{rows}"
     assert resp.header("Content-Length") is None, "a whole collection is sent as it is read, without a length"
-    peak = _high_water_mark_kib(worker)
-    assert peak < len(resp.body) // 1024 // 2, f"worker peak {peak} KiB for a body of {len(resp.body) // 1024} KiB"
+    # Under AddressSanitizer freed memory waits in its quarantine (256 MB), so the peak says nothing there.
+    if "ASAN_OPTIONS" not in os.environ:
+        peak = _high_water_mark_kib(worker)
+        assert peak < len(resp.body) // 1024 // 2, f"worker peak {peak} KiB for a body of {len(resp.body) // 1024} KiB"
     assert stack.supervisor.worker_pids() == {worker}, "the worker was replaced"
     # The next request on the same worker is served as usual.
     assert assert_json(stack.client.get("/articles?skip=39999&take=5"), 200)[0]["title"] == "t40000"
