@@ -17,16 +17,14 @@ public enum AuthorDeletion: Sendable {
 public struct AuthorStore: Sendable {
     public let table: EntityTable
     public let all: WholeCollection
-    /// The blog example's ORM deletes an author's articles with the author (`cascade="all, delete"`); one
-    /// statement does both, so no other statement sees the articles without their author.
-    let deleteWithArticles: PreparedStatement
-
     public init(registry: inout StatementRegistry) {
-        table = EntityTable(.author, registry: &registry)
+        // The blog example's ORM deletes an author's articles with the author (`cascade="all, delete"`); one
+        // statement does both, so no other statement sees the articles without their author.
+        table = EntityTable(
+            .author,
+            delete: "WITH articles_gone AS (DELETE FROM articles WHERE author_id = $1) DELETE FROM authors WHERE \(byIdSQL) RETURNING id",
+            registry: &registry)
         all = WholeCollection(table, registry: &registry)
-        deleteWithArticles = registry.declare(
-            "author_delete_with_articles",
-            "WITH articles_gone AS (DELETE FROM articles WHERE author_id = $1) DELETE FROM authors WHERE id = $1 RETURNING id")
     }
 
     /// An article committed for the author after the statement's snapshot is not among those it deletes, and
@@ -39,8 +37,8 @@ public struct AuthorStore: Sendable {
 
     /// nil when the foreign key refused it.
     private func attempt(_ id: Int64) -> Query<AuthorDeletion?> {
-        Query.statement(deleteWithArticles, [String(id)]) { $0.rowCount == 1 ? AuthorDeletion.deleted : .notFound }
-            .map { Optional($0) }
+        table.delete(id: id)
+            .map { Optional($0 ? AuthorDeletion.deleted : .notFound) }
             .recover { error throws(StoreError) in
                 guard error.isStatementFailure(.foreignKeyViolation) else { throw error }
                 return nil

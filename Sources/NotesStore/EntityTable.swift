@@ -29,9 +29,11 @@ public struct EntityTable: Sendable {
     let count: PreparedStatement
     let delete: PreparedStatement
 
-    /// - Parameter total: a scalar query for the number of rows, when something cheaper than counting them
-    ///   keeps it (notes: migration 0003).
-    public init(_ entity: Entity, total: String? = nil, registry: inout StatementRegistry) {
+    /// - Parameters:
+    ///   - total: a scalar query for the number of rows, when something cheaper than counting them keeps it
+    ///     (notes: migration 0003).
+    ///   - delete: a statement deleting row `$1` and returning its id, when deleting a row deletes more (authors).
+    public init(_ entity: Entity, total: String? = nil, delete deleteSQL: String? = nil, registry: inout StatementRegistry) {
         self.entity = entity
         let name = entity.singular, table = entity.table, columns = entity.selectList
         let writable = entity.writableColumns
@@ -49,7 +51,7 @@ public struct EntityTable: Sendable {
         page = registry.declare(
             "\(name)_page", pageSQL(table: table, formattedColumns: columns, total: total), readsOnly: true)
         count = registry.declare("\(name)_count", total, readsOnly: true)
-        delete = registry.declare("\(name)_delete", "DELETE FROM \(table) WHERE \(byIdSQL) RETURNING id")
+        delete = registry.declare("\(name)_delete", deleteSQL ?? "DELETE FROM \(table) WHERE \(byIdSQL) RETURNING id")
     }
 
     /// Inserts a row with `values` for the writable columns, in their order, and returns it.

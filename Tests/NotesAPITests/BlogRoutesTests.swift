@@ -111,26 +111,26 @@ import Testing
     }
 
     @Test func deleteAuthorAnswers204WithoutBodyOrContentType() {
-        runner.on("author_delete_with_articles", rows: Rows(columnCount: 1, values: [["2"]]))
+        runner.on("author_delete", rows: Rows(columnCount: 1, values: [["2"]]))
         let response = client.execute("DELETE", "/authors/2")
         #expect(response.status == 204)
         #expect(response.body == "")
         #expect(response.header("Content-Type") == nil)
-        #expect(runner.statements == ["author_delete_with_articles(2)"])
+        #expect(runner.statements == ["author_delete(2)"])
     }
 
     @Test func anArticleAddedDuringTheDeleteIsDeletedByASecondStatement() {
-        runner.on("author_delete_with_articles") { _, attempt in
+        runner.on("author_delete") { _, attempt in
             attempt == 0
-                ? .finished(.failure(Fixtures.foreignKeyViolation("author_delete_with_articles")))
+                ? .finished(.failure(Fixtures.foreignKeyViolation("author_delete")))
                 : .finished(.success(Rows(columnCount: 1, values: [["2"]])))
         }
         #expect(client.execute("DELETE", "/authors/2").status == 204)
-        #expect(runner.statements == ["author_delete_with_articles(2)", "author_delete_with_articles(2)"])
+        #expect(runner.statements == ["author_delete(2)", "author_delete(2)"])
     }
 
     @Test func articlesAddedDuringBothAttemptsAnswer409() {
-        runner.on("author_delete_with_articles", failure: Fixtures.foreignKeyViolation("author_delete_with_articles"))
+        runner.on("author_delete", failure: Fixtures.foreignKeyViolation("author_delete"))
         let response = client.execute("DELETE", "/authors/2")
         #expect(response.status == 409)
         #expect(response.body == #"{"detail":"Articles were being added to this author: try again"}"#)
@@ -138,14 +138,14 @@ import Testing
     }
 
     @Test func deleteOfAMissingAuthorAnswers404() {
-        runner.on("author_delete_with_articles", rows: .none)
+        runner.on("author_delete", rows: .none)
         #expect(client.execute("DELETE", "/authors/2").body == #"{"detail":"Author does not exist"}"#)
     }
 
     @Test func anotherFailureOfTheAuthorDeleteIsNotAConflict() {
         runner.on(
-            "author_delete_with_articles",
-            failure: .statementFailed(statement: "author_delete_with_articles", sqlState: SQLState(rawValue: "42501"), message: "denied"))
+            "author_delete",
+            failure: .statementFailed(statement: "author_delete", sqlState: SQLState(rawValue: "42501"), message: "denied"))
         #expect(client.execute("DELETE", "/authors/2").status == 500)
     }
 

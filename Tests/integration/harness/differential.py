@@ -173,7 +173,6 @@ class Known:
     rewrite: Optional[Callable[["Exchange", "Differential"], bool]] = None
     accept: Optional[Callable[["Exchange", "Differential"], bool]] = None
     resync: Optional[Callable[["Exchange", "Differential"], None]] = None
-    pending: Optional[str] = None  # the work that removes it
 
 
 class Differential:
