@@ -45,8 +45,9 @@ let package = Package(
             exclude: ["OpenAPI/overlay.json"],
             resources: [.embedInCode("OpenAPI/openapi.json")]
         ),
+        .target(name: "ProcessStacks", dependencies: ["CLinux", "SystemSupport"]),
         .target(name: "Supervisor", dependencies: [
-            "Scoreboard", "ServiceLog", "SystemSupport",
+            "ProcessStacks", "Scoreboard", "ServiceLog", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -78,5 +79,6 @@ let package = Package(
         .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "NotesStore", "NotesTesting", "Scoreboard"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore", "NotesTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Scoreboard", "SystemSupport"]),
+        .testTarget(name: "ProcessStacksTests", dependencies: ["ProcessStacks"]),
     ]
 )
