@@ -60,8 +60,10 @@ import Testing
         #expect(child.state() == "T")
     }
 
-    @Test func aProcessThatIsNotOursCannotBeSampled() {
-        #expect(throws: (any Error).self) { try ProcessStack.sample(pid: 1) }
+    @Test func aProcessThatIsGoneCannotBeSampled() throws {
+        let child = try Child(["/bin/true"])
+        child.stop()
+        #expect(throws: (any Error).self) { try ProcessStack.sample(pid: child.pid) }
     }
 }
 
