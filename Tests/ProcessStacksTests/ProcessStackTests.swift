@@ -43,6 +43,8 @@ import Testing
         }
         #expect(frames.first?.function?.contains("nanosleep") == true, "\(frames)")
         #expect(frames.first?.file?.contains("libc") == true)
+        // Let go, it finishes the interrupted call and sleeps again.
+        child.waitUntil { $0 == "S" }
         #expect(child.state() == "S", "sampling must leave it sleeping, not stopped")
     }
 
@@ -57,6 +59,8 @@ import Testing
             return
         }
         #expect(!frames.isEmpty)
+        // Let go, it re-enters the stop it was in.
+        child.waitUntil { $0 == "T" }
         #expect(child.state() == "T")
     }
 
