@@ -205,6 +205,19 @@ public final class FastCGIResponder {
         }
     }
 
+    /// For a listener that another loop watches (the supervisor's status socket): answers the connections
+    /// waiting to be accepted, at most `limit`, one request each, closing each after its answer whatever the peer
+    /// asked, and returns. Each read and write waits at most the head timeout, so a silent peer costs that loop
+    /// no more than that.
+    public func answerWaiting(limit: Int = 16, _ handler: (HTTPRequest) -> HTTPResponse) throws(FastCGIError) {
+        for _ in 0..<limit {
+            guard let connection = try acceptConnection() else { return }
+            guard let received = receive(on: connection, into: requests) else { continue }
+            answer(Received(request: received.request, connection: connection, peerKeeps: false),
+                   with: handler(received.request), from: requests)
+        }
+    }
+
     /// No new connections from here on; every kept one is closed after its next answer. The other workers
     /// accept instead: the shared socket stays open for them.
     private func retire() {
