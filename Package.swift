@@ -77,6 +77,8 @@ let package = Package(
         .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),
         .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "NotesStore", "NotesTesting", "Scoreboard"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore", "NotesTesting"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Scoreboard", "SystemSupport"]),
+        .testTarget(name: "SupervisorTests", dependencies: [
+            "Supervisor", "Scoreboard", "SystemSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
     ]
 )

@@ -41,11 +41,12 @@ import Testing
     @Test func doublesUpToTheCapAndResetsAfterAHealthyLife() {
         let backoff = CrashBackoff()
         var delays: [Double] = []
-        for _ in 0..<8 { delays.append(backoff.recordExit(lifetime: 0.1)!) }
+        for _ in 0..<8 { delays.append(backoff.recordExit(lifetime: 0.1, now: 100)!) }
         #expect(delays == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0])
-        #expect(!backoff.mayStart())
-        #expect(backoff.recordExit(lifetime: 60) == nil)
-        #expect(backoff.recordExit(lifetime: 0.1) == 0.1)
+        #expect(!backoff.mayStart(now: 104.9))
+        #expect(backoff.mayStart(now: 105))
+        #expect(backoff.recordExit(lifetime: 60, now: 200) == nil)
+        #expect(backoff.recordExit(lifetime: 0.1, now: 200) == 0.1)
     }
 }
 
