@@ -62,7 +62,7 @@ let package = Package(
         ]),
 
         // The benchmark's ceiling: the FastCGI layer with a fixed answer and no database.
-        .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "SystemSupport"]),
+        .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "Scoreboard", "SystemSupport"]),
         .executableTarget(name: "notes-openapi", dependencies: ["NotesAPI", "SystemSupport"]),
 
         // Fakes behind the seams the product uses (StatementRunner, PipelineConnection) and an in-process client.

@@ -28,10 +28,8 @@ extension Pool {
             let lastProgress: Double
             if let request = report.currentRequest {
                 lastProgress = request.startedAt
-            } else if let heartbeat = report.heartbeat {
-                lastProgress = heartbeat
             } else {
-                continue
+                lastProgress = report.heartbeat ?? worker.startedAt
             }
             let stalled = now - lastProgress
             guard stalled > timeout else { continue }

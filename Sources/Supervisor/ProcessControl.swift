@@ -93,7 +93,8 @@ final class SystemProcesses: ProcessControl, PoolReporting {
         return WorkerReport(
             state: slot.state, exitReason: slot.exitReason, requests: slot.requests,
             request: slot.request.map { ($0.method, $0.path, Double($0.startedNanoseconds) / 1e9) },
-            lastRequestSeconds: slot.lastRequestNanoseconds.map { Double($0) / 1e9 })
+            lastRequestSeconds: slot.lastRequestNanoseconds.map { Double($0) / 1e9 },
+            heartbeat: slot.heartbeatNanoseconds.map { Double($0) / 1e9 })
     }
 
     func prepareSlot(_ slot: Int, generation: Int) {

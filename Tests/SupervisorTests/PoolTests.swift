@@ -224,6 +224,7 @@ struct PoolHarness {
         h.processes.retiresItself(pids[0], .maxRequests)
         h.pool.tick()
         #expect(h.processes.spawned.count == 3)
+        h.processes.idle(h.processes.pidsSpawned[2])
         h.processes.busy(pids[0])
         h.advance(2.5)
         #expect(h.processes.signals(to: pids[0]) == [SIGTERM])
@@ -231,5 +232,63 @@ struct PoolHarness {
         h.processes.exits(pids[0], .killed(signal: SIGKILL))
         h.pool.tick()
         #expect(h.processes.spawned.count == 3)
+    }
+
+    @Test func anIdleWorkerWhoseHeartbeatStopsIsKilledAndReplaced() {
+        let h = PoolHarness(timeout: 2)
+        let pids = h.ready()
+        for _ in 0..<10 { h.advance(0.5) }
+        #expect(h.processes.signals.isEmpty, "idle workers that beat are left alone however long they wait")
+        h.advance(1.5, stuck: [pids[0]])
+        #expect(h.processes.signals.isEmpty)
+        h.advance(0.6, stuck: [pids[0]])
+        #expect(h.processes.signals(to: pids[0]) == [SIGTERM] && h.processes.signals(to: pids[1]).isEmpty)
+        #expect(h.log.contains("worker \(pids[0]) unresponsive while idle: no progress for 2.1s; killing it"))
+        #expect(h.processes.spawned.count == 3)
+        h.advance(1, stuck: [pids[0]])
+        #expect(h.processes.signals(to: pids[0]) == [SIGTERM, SIGKILL])
+        h.processes.exits(pids[0], .killed(signal: SIGKILL))
+        h.pool.tick()
+        #expect(h.processes.restarts == [.timeout])
+        #expect(h.log.contains("worker \(pids[0]) killed by signal 9 (SIGKILL) by the watchdog (unresponsive while idle); replacing it"))
+        #expect(h.log.contains("replacing \(pids[0])"))
+    }
+
+    @Test func aWorkerStuckWhileStartingIsKilledAfterTheTimeoutFromItsStart() {
+        let h = PoolHarness(workers: 1, timeout: 2)
+        h.pool.tick()
+        let pid = h.processes.pidsSpawned[0]
+        h.advance(1.9)
+        #expect(h.processes.signals.isEmpty)
+        h.advance(0.2)
+        #expect(h.processes.signals(to: pid) == [SIGTERM])
+        #expect(h.log.contains("worker \(pid) unresponsive while starting"))
+    }
+
+    @Test func aNewGenerationThatHangsAtStartCountsTowardsAbandoningTheReload() {
+        let h = PoolHarness(workers: 1, timeout: 2)
+        let old = h.ready()
+        h.pool.reload(environment: nil)
+        var rounds = 0
+        while h.pool.mode != .serving && rounds < 50 {
+            h.advance(1.5)
+            for (pid, generation) in h.processes.spawned where generation == 2 && h.pool.workers[pid] != nil {
+                if h.processes.signals(to: pid).contains(SIGKILL) { h.processes.exits(pid, .killed(signal: SIGKILL)) }
+            }
+            rounds += 1
+        }
+        #expect(h.pool.mode == .serving && h.pool.generation == 1)
+        #expect(h.log.contains("reload abandoned"))
+        #expect(h.processes.signals(to: old[0]).isEmpty)
+    }
+
+    @Test func aRetiringWorkerThatHangsGetsOnlyTheGraceLeftNotTheGracefulTimeout() {
+        let h = PoolHarness(timeout: 2, gracefulTimeout: 30)
+        let pids = h.ready()
+        h.pool.stopGracefully(SIGTERM)
+        h.advance(2.1, stuck: [pids[0]])
+        h.advance(1, stuck: [pids[0]])
+        #expect(h.processes.signals(to: pids[0]) == [SIGTERM, SIGKILL])
+        #expect(h.processes.signals(to: pids[1]) == [SIGTERM])
     }
 }

@@ -137,6 +137,24 @@ import Testing
         #expect(scoreboard.occupiedSlots.map(\.pid) == [7, 99])
     }
 
+    /// The watchdog's evidence: ready, each finished request and each heartbeat move the heartbeat on.
+    @Test func aWorkerShowsProgressThroughItsHeartbeat() throws {
+        let scoreboard = try Scoreboard.create()
+        scoreboard.prepareSlot(0, generation: 1)
+        #expect(scoreboard.slot(0).heartbeatNanoseconds == nil)
+        let worker = scoreboard.writer(slot: 0)
+        worker.ready(pid: 7, generation: 1)
+        let ready = try #require(scoreboard.slot(0).heartbeatNanoseconds)
+        worker.heartbeat()
+        let beat = try #require(scoreboard.slot(0).heartbeatNanoseconds)
+        worker.requestStarted(method: "GET", path: "/notes/")
+        worker.requestsFinished(1)
+        let finished = try #require(scoreboard.slot(0).heartbeatNanoseconds)
+        #expect(ready <= beat && beat <= finished)
+        #expect(scoreboard.slot(0).state == .idle)
+        #expect(heartbeatInterval(timeout: 30) == 1 && heartbeatInterval(timeout: 2) == 0.5)
+    }
+
     @Test func attachRefusesWhatIsNotAScoreboard() {
         #expect(throws: SystemError.self) { try Scoreboard.attach(fd: 0) }
     }
