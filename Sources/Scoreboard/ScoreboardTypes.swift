@@ -40,7 +40,8 @@ public enum ExitReason: Sendable {
 
 /// Why a worker was replaced or removed, as counted in /status.
 public enum RestartCause: String, Sendable, CaseIterable {
-    case crashed, timeout, maxRequests = "max_requests", reload, scaledDown = "scaled_down"
+    case crashed, timeout, maxRequests = "max_requests", reload, scaledDown = "scaled_down", maxRSS = "max_rss"
+    case maxLifetime = "max_lifetime"
 
     var index: Int {
         switch self {
@@ -49,6 +50,8 @@ public enum RestartCause: String, Sendable, CaseIterable {
         case .maxRequests: Int(NOTES_RESTART_MAX_REQUESTS.rawValue)
         case .reload: Int(NOTES_RESTART_RELOAD.rawValue)
         case .scaledDown: Int(NOTES_RESTART_SCALED_DOWN.rawValue)
+        case .maxRSS: Int(NOTES_RESTART_MAX_RSS.rawValue)
+        case .maxLifetime: Int(NOTES_RESTART_MAX_LIFETIME.rawValue)
         }
     }
 }

@@ -50,7 +50,9 @@ public final class Arbiter {
         try launcher.validate()
         let processes = SystemProcesses(launcher: launcher, scoreboard: scoreboard, notifier: notifier)
         pool = Pool(
-            settings: Pool.Settings(gracefulTimeout: configuration.gracefulTimeout, requestTimeout: configuration.requestTimeout),
+            settings: Pool.Settings(
+                gracefulTimeout: configuration.gracefulTimeout, requestTimeout: configuration.requestTimeout,
+                recycling: configuration.recycling),
             targetWorkers: configuration.workers, environment: try Self.workerEnvironment(configuration).entries,
             control: processes, reporting: processes, logger: logger)
         scoreboard.publishSupervisor(pid: getpid(), startedAtUnixMicroseconds: wallClockMicroseconds(), listen: socket.address.description)

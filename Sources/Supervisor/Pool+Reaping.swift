@@ -38,6 +38,10 @@ extension Pool {
             logger.warning("worker \(pid) \(exit) by the watchdog (unresponsive while \(state)); replacing it")
             if state == .starting && worker.generation == generation { countReloadFailure() }
             return
+        case .recycled(let reason):
+            reporting.countRestart(reason.restartCause)
+            logger.info("worker \(pid) recycled: \(exit)")
+            return
         case nil:
             break
         }

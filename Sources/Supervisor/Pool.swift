@@ -21,6 +21,8 @@ final class Pool {
         var gracefulTimeout: Double
         /// The watchdog's limit (`--timeout`); nil: no watchdog.
         var requestTimeout: Double?
+        /// When a healthy worker is replaced all the same (`--max-worker-rss`, `--max-worker-lifetime`).
+        var recycling = Recycling.none
     }
 
     let settings: Settings
@@ -74,6 +76,7 @@ final class Pool {
         reapWorkers()
         noticeLeavingWorkers()
         killStuckWorkers()
+        recycleWorkers()
         escalateRetirements()
         if !mode.isStopping {
             startMissingWorkers()
@@ -130,7 +133,9 @@ final class Pool {
             control.prepareSlot(slot, generation: generation)
             do {
                 let pid = try control.spawn(slot: slot, generation: generation, environment: environment)
-                workers[pid] = PoolWorker(pid: pid, slot: slot, generation: generation, startedAt: control.now)
+                workers[pid] = PoolWorker(
+                    pid: pid, slot: slot, generation: generation, startedAt: control.now,
+                    lifetime: settings.recycling.lifetime(random: control.randomFraction()))
                 if awaitingReplacement.isEmpty {
                     logger.info("worker \(pid) started (generation \(generation))")
                 } else {

@@ -41,6 +41,10 @@ protocol ProcessControl: AnyObject {
     func prepareSlot(_ slot: Int, generation: Int)
     /// Frees `slot` once its worker was reaped.
     func releaseSlot(_ slot: Int)
+    /// A worker's resident memory; nil when it cannot be read (the process is gone).
+    func residentBytes(_ pid: pid_t) -> Int?
+    /// A number in 0..<1, for jitter.
+    func randomFraction() -> Double
 }
 
 /// What the pool tells the world about itself: /status counters and header, systemd.
@@ -103,6 +107,14 @@ final class SystemProcesses: ProcessControl, PoolReporting {
 
     func releaseSlot(_ slot: Int) {
         scoreboard.releaseSlot(slot)
+    }
+
+    func residentBytes(_ pid: pid_t) -> Int? {
+        ProcessMemory.residentBytes(of: pid)
+    }
+
+    func randomFraction() -> Double {
+        Double.random(in: 0..<1)
     }
 
     func countRestart(_ cause: RestartCause) {

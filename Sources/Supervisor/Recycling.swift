@@ -1,7 +1,7 @@
 /// When a worker is retired to be replaced by a fresh one, though nothing is wrong with it: it holds more memory
 /// than `--max-worker-rss` allows, or it has lived `--max-worker-lifetime` plus its own jitter (so that workers
 /// started together do not all leave together, as Gunicorn's `max_requests_jitter` spreads request limits).
-struct Recycling: Sendable, Equatable {
+public struct Recycling: Sendable, Equatable {
     /// Bytes of resident memory; nil: no limit.
     let maxResidentBytes: Int?
     /// Seconds; nil: no limit.
@@ -9,11 +9,17 @@ struct Recycling: Sendable, Equatable {
     /// Up to this many seconds more, drawn once per worker.
     let lifetimeJitter: Double
 
-    enum Reason: Sendable, Equatable, CustomStringConvertible {
+    public init(maxResidentBytes: Int?, maxLifetime: Double?, lifetimeJitter: Double) {
+        self.maxResidentBytes = maxResidentBytes
+        self.maxLifetime = maxLifetime
+        self.lifetimeJitter = lifetimeJitter
+    }
+
+    public enum Reason: Sendable, Equatable, CustomStringConvertible {
         case memory(residentBytes: Int, limit: Int)
         case lifetime(seconds: Double, limit: Double)
 
-        var description: String {
+        public var description: String {
             switch self {
             case let .memory(resident, limit):
                 "its resident memory \(resident / 1_048_576) MiB is over --max-worker-rss \(limit / 1_048_576) MiB"
@@ -23,7 +29,7 @@ struct Recycling: Sendable, Equatable {
         }
     }
 
-    static let none = Recycling(maxResidentBytes: nil, maxLifetime: nil, lifetimeJitter: 0)
+    public static let none = Recycling(maxResidentBytes: nil, maxLifetime: nil, lifetimeJitter: 0)
 
     /// The lifetime of a worker starting now; `random` is in 0..<1.
     func lifetime(random: Double) -> Double? {

@@ -22,6 +22,8 @@ public struct SupervisorConfiguration: Sendable {
     /// Started as root: the account the supervisor switches to once its socket and log file are open, before
     /// any worker starts, so no process of the pool keeps root.
     public var runAs: UserIdentity?
+    /// When healthy workers are replaced all the same (`--max-worker-rss`, `--max-worker-lifetime`).
+    public var recycling = Recycling.none
 
     public init(
         listen: ListenAddress, workers: Int, workerBinary: String, gracefulTimeout: Double, socketGroup: String?,

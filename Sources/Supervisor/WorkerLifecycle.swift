@@ -15,6 +15,8 @@ enum RetirementReason: Equatable {
     case stopping
     /// The watchdog saw no progress in its slot for `--timeout` seconds, while it was in `state`.
     case unresponsive(WorkerState)
+    /// Over `--max-worker-rss` or past its lifetime (`--max-worker-lifetime`): replaced by a fresh one.
+    case recycled(Recycling.Reason)
 }
 
 /// Why the supervisor sent a worker SIGKILL.
@@ -54,5 +56,7 @@ struct PoolWorker {
     let generation: Int
     /// When it was spawned, on the monotonic clock.
     let startedAt: Double
+    /// Its own `--max-worker-lifetime`, jitter included; nil: no limit.
+    var lifetime: Double?
     var lifecycle: WorkerLifecycle = .serving
 }

@@ -57,6 +57,25 @@ struct NotesSupervisorCommand: ParsableCommand {
     @Option(help: "Up to this many more requests, at random per worker, so workers do not all retire at once.")
     var maxRequestsJitter: Int = 0
 
+    @Option(help: ArgumentHelp(
+        "Resident memory above which a worker is replaced by a fresh one; it finishes its requests first (0: no limit).",
+        valueName: "MiB"))
+    var maxWorkerRss: Int = 0
+
+    @Option(help: "Seconds after which a worker is replaced by a fresh one; it finishes its requests first (0: no limit).")
+    var maxWorkerLifetime: Double = 0
+
+    @Option(help: "Up to this many seconds more, at random per worker, so workers do not all leave at once (default: a tenth of --max-worker-lifetime).")
+    var maxWorkerLifetimeJitter: Double?
+
+    /// --max-worker-rss and --max-worker-lifetime.
+    var recycling: Recycling {
+        Recycling(
+            maxResidentBytes: maxWorkerRss > 0 ? maxWorkerRss << 20 : nil,
+            maxLifetime: maxWorkerLifetime > 0 ? maxWorkerLifetime : nil,
+            lifetimeJitter: maxWorkerLifetimeJitter ?? maxWorkerLifetime / 10)
+    }
+
     @Option(help: "Append logs (the supervisor's and the workers') to this file instead of stderr; USR1 reopens it.")
     var logFile: String?
 
@@ -113,12 +132,15 @@ struct NotesSupervisorCommand: ParsableCommand {
         if maxRequests < 0 || maxRequestsJitter < 0 {
             throw ValidationError("--max-requests and --max-requests-jitter must not be negative")
         }
+        if maxWorkerRss < 0 || maxWorkerLifetime < 0 || (maxWorkerLifetimeJitter ?? 0) < 0 {
+            throw ValidationError("--max-worker-rss, --max-worker-lifetime and --max-worker-lifetime-jitter must not be negative")
+        }
     }
 
     func run() throws {
         bootstrapLogging(program: "notes-supervisor")
         let logger = Logger(label: "notes-supervisor")
-        let configuration = SupervisorConfiguration(
+        var configuration = SupervisorConfiguration(
             listen: listen,
             workers: workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             workerBinary: workerBinary ?? Self.siblingWorkerBinary(),
@@ -132,6 +154,7 @@ struct NotesSupervisorCommand: ParsableCommand {
             allowedPeers: allowFrom,
             runAs: try accountToBecome()
         )
+        configuration.recycling = recycling
         do {
             try Arbiter(configuration: configuration, logger: logger).run()
         } catch {

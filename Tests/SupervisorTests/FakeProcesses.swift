@@ -39,6 +39,11 @@ final class FakeProcesses: ProcessControl, PoolReporting {
     func report(slot: Int) -> WorkerReport { reports[slot] ?? WorkerReport(state: .free) }
     func prepareSlot(_ slot: Int, generation: Int) { reports[slot] = WorkerReport(state: .starting) }
     func releaseSlot(_ slot: Int) { reports[slot] = nil }
+    /// What each worker holds, as a test sets it; unknown otherwise.
+    var resident: [pid_t: Int] = [:]
+    func residentBytes(_ pid: pid_t) -> Int? { resident[pid] }
+    var random = 0.5
+    func randomFraction() -> Double { random }
     func countRestart(_ cause: RestartCause) { restarts.append(cause) }
     func publishPool(servingGeneration: Int, targetWorkers: Int) { published = (servingGeneration, targetWorkers) }
     func notifySystemd(_ lines: [String]) { notifications += lines }

@@ -12,10 +12,10 @@ struct PoolHarness {
     let log = LogLines()
     let pool: Pool
 
-    init(workers: Int = 2, timeout: Double? = 2, gracefulTimeout: Double = 30) {
+    init(workers: Int = 2, timeout: Double? = 2, gracefulTimeout: Double = 30, recycling: Recycling = .none) {
         let sink = log
         pool = Pool(
-            settings: Pool.Settings(gracefulTimeout: gracefulTimeout, requestTimeout: timeout),
+            settings: Pool.Settings(gracefulTimeout: gracefulTimeout, requestTimeout: timeout, recycling: recycling),
             targetWorkers: workers, environment: [], control: processes, reporting: processes,
             logger: Logger(label: "test", factory: { _ in CapturingLogHandler(sink: sink) }))
     }

@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from harness.assertions import assert_json, assert_status
+from harness.assertions import RESTART_CAUSES, assert_json, assert_status
 from harness.fastcgi_client import fastcgi_request
 from harness.processes import wait_until
 from harness.prometheus import parse_prometheus
@@ -127,7 +127,7 @@ def test_status_prometheus(pool):
     assert set(states) == {"idle", "busy", "starting", "retiring"}, states
     assert states["idle"] + states["busy"] == WORKERS and states["busy"] >= 1, states
     causes = {labels["cause"]: value for labels, value in values("notes_worker_restarts_total")}
-    assert set(causes) == {"crashed", "timeout", "max_requests", "reload", "scaled_down"}, causes
+    assert set(causes) == set(RESTART_CAUSES), causes
     per_worker = values("notes_worker_requests_total")
     assert {int(l["pid"]) for l, _ in per_worker} == pids, per_worker
     assert all(l["generation"].isdigit() for l, _ in per_worker), per_worker

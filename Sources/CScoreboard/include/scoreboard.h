@@ -34,7 +34,9 @@ enum notes_restart_cause {
     NOTES_RESTART_MAX_REQUESTS = 2,
     NOTES_RESTART_RELOAD = 3,
     NOTES_RESTART_SCALED_DOWN = 4,
-    NOTES_RESTART_CAUSES = 5,
+    NOTES_RESTART_MAX_RSS = 5,
+    NOTES_RESTART_MAX_LIFETIME = 6,
+    NOTES_RESTART_CAUSES = 7,
 };
 
 /// One worker's row, written only by that worker (and cleared by the supervisor while no worker owns it).

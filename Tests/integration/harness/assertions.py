@@ -172,7 +172,7 @@ def assert_validation(resp: Response, *expected: tuple, inputs: Optional[dict] =
 
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
-RESTART_CAUSES = ("crashed", "timeout", "max_requests", "reload", "scaled_down")
+RESTART_CAUSES = ("crashed", "timeout", "max_requests", "reload", "scaled_down", "max_rss", "max_lifetime")
 WORKER_STATES = ("idle", "busy", "starting", "retiring")
 
 
