@@ -13,7 +13,7 @@ import SystemSupport
 /// Sole owner of the mapping and of its file descriptor, which workers inherit; both go when this goes.
 public final class Scoreboard {
     public let fd: Int32
-    private let board: UnsafeMutablePointer<notes_scoreboard>
+    let board: UnsafeMutablePointer<notes_scoreboard>
 
     public static var capacity: Int { Int(NOTES_SCOREBOARD_SLOTS) }
 
@@ -131,6 +131,7 @@ public final class Scoreboard {
     public func releaseSlot(_ index: Int) {
         let served = slot(index).requests
         notes_counter_add(&board.pointee.retired_requests, served)
+        shareOccupancy(slot: index, .none)
         withSlot(index) { slot in
             notes_slot_begin_write(slot)
             slot.pointee.state = NOTES_STATE_FREE.rawValue
@@ -186,6 +187,7 @@ public struct SlotWriter {
             $0.generation = UInt32(generation)
             $0.state = NOTES_STATE_IDLE.rawValue
         }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle)
     }
 
     public func requestStarted(method: String, path: String) {
@@ -196,6 +198,7 @@ public struct SlotWriter {
             withUnsafeMutableBytes(of: &slot.method) { copyCString(method, into: $0) }
             withUnsafeMutableBytes(of: &slot.path) { copyCString(path, into: $0) }
         }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .busy, from: .idle, now: now)
     }
 
     /// `count` requests answered together since `requestStarted`.
@@ -206,6 +209,7 @@ public struct SlotWriter {
             slot.requests += UInt64(count)
             slot.last_request_ns = now - slot.request_started_ns
         }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle, from: .busy, now: now)
     }
 
     /// The worker is leaving on its own; the supervisor reads the reason when it reaps it.
@@ -214,6 +218,7 @@ public struct SlotWriter {
             $0.state = NOTES_STATE_RETIRING.rawValue
             $0.exit_reason = reason.rawValue
         }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .none)
     }
 }
 

@@ -86,6 +86,7 @@ public final class Arbiter {
         try launcher.validate()
         scoreboard.publishSupervisor(pid: getpid(), startedAtUnixMicroseconds: wallClockMicroseconds(), listen: socket.address.description)
         publishPool()
+        let queueSampler = ListenQueueSampler(socket: socket, scoreboard: scoreboard, logger: logger)
         logger.info("listening on \(socket.address) with \(targetWorkers) workers of \(configuration.workerBinary)")
 
         while true {
@@ -101,6 +102,7 @@ public final class Arbiter {
                 finishReloadOrStartWhenReady()
             }
             publishStatus()
+            queueSampler.sample()
             var descriptor = pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0)
             _ = poll(&descriptor, 1, 100)
         }
@@ -185,6 +187,7 @@ public final class Arbiter {
     private func reopenLogFile() {
         guard let logFile = configuration.logFile else {
             logger.info("received SIGUSR1: logs go to stderr, nothing to reopen")
+            if configuration.accessLog != nil { for pid in workers.keys { kill(pid, SIGUSR1) } }
             return
         }
         do {

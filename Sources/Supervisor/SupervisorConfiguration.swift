@@ -22,6 +22,10 @@ public struct SupervisorConfiguration: Sendable {
     /// Started as root: the account the supervisor switches to once its socket and log file are open, before
     /// any worker starts, so no process of the pool keeps root.
     public var runAs: UserIdentity?
+    /// Workers append one JSON line per request here; SIGUSR1 reopens it.
+    public var accessLog: String? = nil
+    /// Workers add `Server-Timing` to every answer.
+    public var serverTiming = false
 
     public init(
         listen: ListenAddress, workers: Int, workerBinary: String, gracefulTimeout: Double, socketGroup: String?,
@@ -53,6 +57,8 @@ public struct SupervisorConfiguration: Sendable {
         if let requestTimeout { arguments += ["--timeout", String(requestTimeout)] }
         if maxRequests > 0 { arguments += ["--max-requests", String(maxRequests), "--max-requests-jitter", String(maxRequestsJitter)] }
         if let logFile { arguments += ["--log-file", logFile] }
+        if let accessLog { arguments += ["--access-log", accessLog] }
+        if serverTiming { arguments += ["--server-timing", "on"] }
         return arguments
     }
 }

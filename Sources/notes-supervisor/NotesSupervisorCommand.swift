@@ -60,6 +60,12 @@ struct NotesSupervisorCommand: ParsableCommand {
     @Option(help: "Append logs (the supervisor's and the workers') to this file instead of stderr; USR1 reopens it.")
     var logFile: String?
 
+    @Option(help: "Append one JSON line per request (the workers') to this file; USR1 reopens it.")
+    var accessLog: String?
+
+    @Flag(help: "Add Server-Timing (db, app) to every answer, for browsers' developer tools.")
+    var serverTiming = false
+
     @Option(help: "KEY=VALUE lines added to the workers' environment, read again on every HUP.")
     var envFile: String?
 
@@ -118,7 +124,7 @@ struct NotesSupervisorCommand: ParsableCommand {
     func run() throws {
         bootstrapLogging(program: "notes-supervisor")
         let logger = Logger(label: "notes-supervisor")
-        let configuration = SupervisorConfiguration(
+        var configuration = SupervisorConfiguration(
             listen: listen,
             workers: workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
             workerBinary: workerBinary ?? Self.siblingWorkerBinary(),
@@ -132,6 +138,8 @@ struct NotesSupervisorCommand: ParsableCommand {
             allowedPeers: allowFrom,
             runAs: try accountToBecome()
         )
+        configuration.accessLog = accessLog
+        configuration.serverTiming = serverTiming
         do {
             try Arbiter(configuration: configuration, logger: logger).run()
         } catch {

@@ -124,6 +124,8 @@ struct Endpoint: Sendable {
     /// The client errors the handler may answer besides validation (422) and the body's (400, 413).
     let errors: [ErrorCase]
     let handler: Handler
+    /// Its index in `RequestLabels.routes`, what the request counters count it under; set by the router's table.
+    var routeIndex = 0
 
     init(
         _ method: String, _ path: String, operationID: String, tag: Tag, summary: String, description: String? = nil,
