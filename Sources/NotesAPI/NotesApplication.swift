@@ -19,7 +19,7 @@ public struct NotesApplication {
     static let router: Routes = {
         var router = Routes()
         for var endpoint in Endpoints.all {
-            endpoint.routeIndex = RequestLabels.routeIndex(of: endpoint.path)
+            endpoint.routeIndex = UInt16(RequestLabels.routeIndex(of: endpoint.path))
             router.add(endpoint.method, endpoint.path, endpoint)
         }
         return router
@@ -51,13 +51,13 @@ public struct NotesApplication {
         endpoints.reserveCapacity(requests.count)
         var queries: [Query<Reply>] = []
         queries.reserveCapacity(requests.count)
+        routes.removeAll(keepingCapacity: true)
         for request in requests {
             let (endpoint, query) = query(for: request)
+            routes.append(endpoint.map { Int($0.routeIndex) } ?? RequestLabels.unmatchedRoute)
             endpoints.append(endpoint)
             queries.append(query)
         }
-        routes.removeAll(keepingCapacity: true)
-        for endpoint in endpoints { routes.append(endpoint?.routeIndex ?? RequestLabels.unmatchedRoute) }
         let outcomes = runQueries(queries, on: services.runner)
         // Captured alone: a closure that captured `self` copied the application, every store in it, per request.
         let runner = services.runner, logger = logger

@@ -29,6 +29,13 @@ public enum RequestLabels {
 
     /// The index of `status` in `statuses`.
     public static func statusIndex(_ status: HTTPStatus) -> Int {
-        HTTPStatus.all.firstIndex { $0.code == status.code } ?? HTTPStatus.all.count
+        status.code >= 0 && status.code < statusIndexByCode.count ? Int(statusIndexByCode[status.code]) : HTTPStatus.all.count
     }
+
+    /// `statusIndex` by code, built once from `HTTPStatus.all`: one load per request instead of a search.
+    private static let statusIndexByCode: [UInt8] = {
+        var table = [UInt8](repeating: UInt8(HTTPStatus.all.count), count: 600)
+        for (index, status) in HTTPStatus.all.enumerated() { table[status.code] = UInt8(index) }
+        return table
+    }()
 }
