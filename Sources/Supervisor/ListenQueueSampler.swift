@@ -19,7 +19,9 @@ final class ListenQueueSampler {
     func sample() {
         guard let sample = probe.sample() else {
             // Said once: the status page then shows 0 for the queue.
-            if !failureLogged { logger.warning("cannot read the listen queue of the socket: \(SystemError("sock_diag"))") }
+            if !failureLogged {
+                logger.warning("cannot read the listen queue of the socket (/status shows 0): \(SystemError("sock_diag")); a unix socket needs AF_NETLINK")
+            }
             failureLogged = true
             return
         }

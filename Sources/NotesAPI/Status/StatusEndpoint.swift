@@ -127,30 +127,33 @@ struct PoolSnapshot {
                 member(&writer, "now")
                 writer.raw(metrics.saturatedNow ? "true" : "false")
             }
+            // By route as the key: a path template as a value reads as a link to tools that follow the URLs in
+            // a body (schemathesis' stateful phase sent `{note_id}` as an id).
             member(&writer, "requests")
-            writer.array(Array(RequestLabels.routes.indices)) { writer, route in
-                writer.object { writer, member in
-                    member(&writer, "route")
-                    writer.string(RequestLabels.routes[route])
-                    member(&writer, "by_status")
+            writer.object { writer, member in
+                for (route, name) in RequestLabels.routes.enumerated() {
+                    member(&writer, name)
                     writer.object { writer, member in
-                        for (status, count) in zip(RequestLabels.statuses, metrics.requests[route]) where count > 0 {
-                            member(&writer, status)
-                            writer.integer(count)
-                        }
-                    }
-                    member(&writer, "duration_seconds")
-                    writer.object { writer, member in
-                        let cumulative = Self.cumulative(metrics.durationBuckets[route])
-                        member(&writer, "count")
-                        writer.integer(cumulative.last ?? 0)
-                        member(&writer, "sum")
-                        writer.number(String(metrics.durationSecondsSum[route]))
-                        member(&writer, "buckets")
+                        member(&writer, "by_status")
                         writer.object { writer, member in
-                            for (bound, count) in zip(Self.bucketLabels, cumulative) {
-                                member(&writer, bound)
+                            for (status, count) in zip(RequestLabels.statuses, metrics.requests[route]) where count > 0 {
+                                member(&writer, status)
                                 writer.integer(count)
+                            }
+                        }
+                        member(&writer, "duration_seconds")
+                        writer.object { writer, member in
+                            let cumulative = Self.cumulative(metrics.durationBuckets[route])
+                            member(&writer, "count")
+                            writer.integer(cumulative.last ?? 0)
+                            member(&writer, "sum")
+                            writer.number(String(metrics.durationSecondsSum[route]))
+                            member(&writer, "buckets")
+                            writer.object { writer, member in
+                                for (bound, count) in zip(Self.bucketLabels, cumulative) {
+                                    member(&writer, bound)
+                                    writer.integer(count)
+                                }
                             }
                         }
                     }
