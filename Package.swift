@@ -45,8 +45,9 @@ let package = Package(
             exclude: ["OpenAPI/overlay.json"],
             resources: [.embedInCode("OpenAPI/openapi.json")]
         ),
+        .target(name: "ProcessStacks", dependencies: ["CLinux", "SystemSupport"]),
         .target(name: "Supervisor", dependencies: [
-            "Scoreboard", "ServiceLog", "SystemSupport",
+            "ProcessStacks", "Scoreboard", "ServiceLog", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
 
@@ -62,7 +63,7 @@ let package = Package(
         ]),
 
         // The benchmark's ceiling: the FastCGI layer with a fixed answer and no database.
-        .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "SystemSupport"]),
+        .executableTarget(name: "notes-null-responder", dependencies: ["FastCGIResponder", "HTTPMessages", "Scoreboard", "SystemSupport"]),
         .executableTarget(name: "notes-openapi", dependencies: ["NotesAPI", "SystemSupport"]),
 
         // Fakes behind the seams the product uses (StatementRunner, PipelineConnection) and an in-process client.
@@ -77,6 +78,9 @@ let package = Package(
         .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),
         .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "NotesStore", "NotesTesting", "Scoreboard"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore", "NotesTesting"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Scoreboard", "SystemSupport"]),
+        .testTarget(name: "SupervisorTests", dependencies: [
+            "Supervisor", "Scoreboard", "SystemSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "ProcessStacksTests", dependencies: ["ProcessStacks"]),
     ]
 )

@@ -81,6 +81,8 @@ public final class FastCGIResponder {
     private var epollFD: Int32 = -1
     /// Told to stop: no more new connections, and none kept after its next answer.
     private var retiring = false
+    /// While retiring: when something last arrived (or when it retired).
+    private var lastEvent: UInt64 = 0
 
     /// - Parameters:
     ///   - listenFD: the listening socket; 0 by the FastCGI convention.
@@ -137,9 +139,13 @@ public final class FastCGIResponder {
     /// Waits in epoll with `EPOLLEXCLUSIVE` on the listening socket, so that a new connection wakes one idle
     /// worker rather than all of them (the thundering herd that plain poll() causes, where every worker but
     /// one wakes up only to get EAGAIN from accept).
+    ///
+    /// With `heartbeatEvery` seconds, it wakes at least that often while it waits and calls `heartbeat` when
+    /// that much time has passed since the last call: a supervisor's watchdog learns from it that a worker
+    /// with nothing to do is waiting, not stuck.
     public func serve(
-        signals: SignalPipe, onSignal: (Int32) -> ServeDecision,
-        handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision)
+        signals: SignalPipe, heartbeatEvery: Double? = nil, heartbeat: () -> Void = {},
+        onSignal: (Int32) -> ServeDecision, handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision)
     ) throws(FastCGIError) {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw .acceptFailed(code: errno) }
@@ -157,28 +163,50 @@ public final class FastCGIResponder {
         // Signals wait until the connection in hand is done: its reads and writes have deadlines, and the kernel
         // does not resume such a call after a handler ran, so a SIGTERM would cut the request.
         try signals.deliveringOnlyInWaits { (waitMask: inout sigset_t) throws(FastCGIError) in
-            try serveConnections(signals: signals, waitMask: &waitMask, onSignal: onSignal, handler: handler)
+            try serveConnections(
+                signals: signals, waitMask: &waitMask, heartbeatEvery: heartbeatEvery, heartbeat: heartbeat,
+                onSignal: onSignal, handler: handler)
         }
     }
 
     private func serveConnections(
-        signals: SignalPipe, waitMask: inout sigset_t, onSignal: (Int32) -> ServeDecision,
-        handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision)
+        signals: SignalPipe, waitMask: inout sigset_t, heartbeatEvery: Double?, heartbeat: () -> Void,
+        onSignal: (Int32) -> ServeDecision, handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision)
     ) throws(FastCGIError) {
         var ready = [epoll_event](repeating: epoll_event(), count: Self.maxBatch)
         var batch: [Received] = []
         batch.reserveCapacity(Self.maxBatch)
-        let idleRetirementMilliseconds = Int32(headTimeout.tv_sec * 1000)
+        let idleRetirementNanoseconds = UInt64(headTimeout.tv_sec) * 1_000_000_000
+        let heartbeatNanoseconds = heartbeatEvery.map { UInt64($0 * 1e9) }
+        var lastHeartbeat = monotonicNanoseconds()
+        func beatIfDue(_ now: UInt64) {
+            guard let every = heartbeatNanoseconds, now - lastHeartbeat >= every else { return }
+            heartbeat()
+            lastHeartbeat = now
+        }
         while !retiring || !keptConnections.isEmpty {
             let count = epoll_pwait(
-                epollFD, &ready, Int32(ready.count), retiring ? idleRetirementMilliseconds : -1, &waitMask)
+                epollFD, &ready, Int32(ready.count),
+                waitMilliseconds(heartbeat: heartbeatNanoseconds, since: lastHeartbeat, lastEvent: lastEvent,
+                                 idleRetirement: idleRetirementNanoseconds),
+                &waitMask)
             if count < 0 {
                 if errno == EINTR { continue }
                 throw .acceptFailed(code: errno)
             }
-            // Retiring, and nothing arrived on the kept connections for that long: their peer is not about to
-            // close them (an nginx with a longer keepalive_timeout); a request it sends just now is resent.
-            if count == 0 { return }
+            if heartbeatNanoseconds != nil || retiring {
+                let now = monotonicNanoseconds()
+                beatIfDue(now)
+                if count > 0 {
+                    if retiring { lastEvent = now }
+                } else if retiring && now - lastEvent >= idleRetirementNanoseconds {
+                    // Retiring, and nothing arrived on the kept connections for that long: their peer is not
+                    // about to close them (an nginx with a longer keepalive_timeout); a request it sends just
+                    // now is resent.
+                    return
+                }
+            }
+            if count == 0 { continue }
             batch.removeAll(keepingCapacity: true)
             for event in ready[0..<Int(count)] {
                 let fd = event.data.fd
@@ -194,6 +222,8 @@ public final class FastCGIResponder {
                 } else {
                     continue
                 }
+                // Each read may wait up to its deadline: a batch of stalled peers must not silence the heartbeat.
+                if heartbeatNanoseconds != nil { beatIfDue(monotonicNanoseconds()) }
                 if let received = receive(on: connection, into: requests + batch.count) { batch.append(received) }
             }
             guard !batch.isEmpty else { continue }
@@ -205,12 +235,40 @@ public final class FastCGIResponder {
         }
     }
 
+    /// For a listener that another loop watches (the supervisor's status socket): answers the connections
+    /// waiting to be accepted, at most `limit`, one request each, closing each after its answer whatever the peer
+    /// asked, and returns. Each read and write waits at most the head timeout, so a silent peer costs that loop
+    /// no more than that.
+    public func answerWaiting(limit: Int = 16, _ handler: (HTTPRequest) -> HTTPResponse) throws(FastCGIError) {
+        for _ in 0..<limit {
+            guard let connection = try acceptConnection() else { return }
+            guard let received = receive(on: connection, into: requests) else { continue }
+            answer(Received(request: received.request, connection: connection, peerKeeps: false),
+                   with: handler(received.request), from: requests)
+        }
+    }
+
+    /// How long epoll may wait: until the next heartbeat is due, and while retiring until the kept connections
+    /// have been quiet for `headTimeout`; without either, until something happens.
+    private func waitMilliseconds(
+        heartbeat: UInt64?, since lastHeartbeat: UInt64, lastEvent: UInt64, idleRetirement: UInt64
+    ) -> Int32 {
+        var deadline: UInt64?
+        if let heartbeat { deadline = lastHeartbeat + heartbeat }
+        if retiring { deadline = min(deadline ?? .max, lastEvent + idleRetirement) }
+        guard let deadline else { return -1 }
+        let now = monotonicNanoseconds()
+        // Rounded up, so a wake-up never comes a little early and finds nothing due.
+        return deadline <= now ? 0 : Int32(min((deadline - now + 999_999) / 1_000_000, 60_000))
+    }
+
     /// No new connections from here on; every kept one is closed after its next answer. The other workers
     /// accept instead: the shared socket stays open for them.
     private func retire() {
         guard !retiring else { return }
         epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
         retiring = true
+        lastEvent = monotonicNanoseconds()
     }
 
     private func watch(_ fd: Int32, events: UInt32) -> Bool {

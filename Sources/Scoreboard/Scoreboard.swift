@@ -182,12 +182,20 @@ public struct SlotWriter {
     }
 
     public func ready(pid: pid_t, generation: Int) {
+        let now = monotonicNanoseconds()
         update {
             $0.pid = pid
             $0.generation = UInt32(generation)
             $0.state = NOTES_STATE_IDLE.rawValue
+            $0.heartbeat_ns = now
         }
         scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle)
+    }
+
+    /// The worker is alive and waiting: the supervisor's watchdog reads this while the worker is not busy.
+    public func heartbeat() {
+        let now = monotonicNanoseconds()
+        update { $0.heartbeat_ns = now }
     }
 
     public func requestStarted(method: String, path: String) {
@@ -208,6 +216,7 @@ public struct SlotWriter {
             slot.state = NOTES_STATE_IDLE.rawValue
             slot.requests += UInt64(count)
             slot.last_request_ns = now - slot.request_started_ns
+            slot.heartbeat_ns = now
         }
         scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle, from: .busy, now: now)
     }

@@ -77,6 +77,9 @@ public struct WorkerSlot: Sendable {
         state == .busy ? request : nil
     }
     public let lastRequestNanoseconds: UInt64?
+    /// When the worker last showed progress while not busy (ready, a request finished, a heartbeat while it
+    /// waits), on the monotonic clock; nil before it was ready.
+    public let heartbeatNanoseconds: UInt64?
 
     init(_ slot: notes_worker_slot) {
         var slot = slot
@@ -93,5 +96,13 @@ public struct WorkerSlot: Sendable {
             request = nil
         }
         lastRequestNanoseconds = slot.requests > 0 ? slot.last_request_ns : nil
+        heartbeatNanoseconds = slot.heartbeat_ns != 0 ? slot.heartbeat_ns : nil
     }
+}
+
+/// How often a worker waiting for work writes its heartbeat: often enough that the supervisor's watchdog,
+/// which kills a worker showing no progress for `timeout` seconds, never mistakes a waiting worker for a
+/// stuck one, and rarely enough to cost nothing (one write to its slot a second at most).
+public func heartbeatInterval(timeout: Double) -> Double {
+    min(1, timeout / 4)
 }

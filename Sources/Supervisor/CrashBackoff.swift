@@ -1,5 +1,3 @@
-import SystemSupport
-
 /// Paces restarts when workers die right after starting (database down, bad configuration): each early
 /// death doubles the wait before the next start, up to a cap, so the supervisor never spins in a fork loop.
 /// A worker that lived long enough resets the pace.
@@ -13,19 +11,19 @@ final class CrashBackoff {
     private(set) var nextStartAllowed: Double?
 
     /// Returns the new delay when this exit slows restarts down.
-    func recordExit(lifetime: Double) -> Double? {
+    func recordExit(lifetime: Double, now: Double) -> Double? {
         guard lifetime < Self.earlyExitThreshold else {
             delay = 0
             return nil
         }
         delay = delay == 0 ? Self.firstDelay : min(delay * 2, Self.maximumDelay)
-        nextStartAllowed = monotonicSeconds() + delay
+        nextStartAllowed = now + delay
         return delay
     }
 
-    func mayStart() -> Bool {
+    func mayStart(now: Double) -> Bool {
         guard let next = nextStartAllowed else { return true }
-        if monotonicSeconds() < next { return false }
+        if now < next { return false }
         nextStartAllowed = nil
         return true
     }

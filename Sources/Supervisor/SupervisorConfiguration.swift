@@ -7,7 +7,7 @@ public struct SupervisorConfiguration: Sendable {
     /// How long workers may take to finish their requests when they are asked to stop, before SIGKILL.
     public var gracefulTimeout: Double
     public var socketGroup: String?
-    /// A worker busy on one request longer than this is killed; nil: no limit.
+    /// A worker showing no progress for this long (busy on one request, or idle without a heartbeat) is killed; nil: no limit.
     public var requestTimeout: Double?
     /// A worker retires after this many requests plus up to `maxRequestsJitter`; 0: never.
     public var maxRequests: Int

@@ -31,6 +31,10 @@ final class SystemdNotifier {
 
     /// Sends `KEY=VALUE` lines as one datagram. Failures are ignored: systemd going away must not stop the service.
     func send(_ lines: String...) {
+        send(lines)
+    }
+
+    func send(_ lines: [String]) {
         let message = Array(lines.joined(separator: "\n").utf8)
         _ = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {

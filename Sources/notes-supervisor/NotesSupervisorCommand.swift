@@ -48,7 +48,7 @@ struct NotesSupervisorCommand: ParsableCommand {
     @Option(help: "Group given to the unix socket (mode 0660), e.g. the web server's group.")
     var socketGroup: String?
 
-    @Option(help: "Seconds a worker may spend on one request before it is killed and replaced (0: no limit).")
+    @Option(help: "Seconds a worker may show no progress (busy on one request, idle without a heartbeat, starting) before it is killed and replaced (0: no limit).")
     var timeout: Double = 30
 
     @Option(help: "Requests after which a worker retires and is replaced (0: never).")

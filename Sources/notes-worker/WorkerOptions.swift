@@ -9,7 +9,8 @@ struct WorkerOptions {
     var scoreboardFD: Int32?
     var slot: Int?
     var generation = 1
-    /// The supervisor kills a worker busy longer than this; the database cancels statements a little earlier.
+    /// The supervisor kills a worker showing no progress for this long; the database cancels statements a little
+    /// earlier, and an idle worker writes its heartbeat well within it.
     var timeoutSeconds: Double?
     var maxRequests = 0
     var maxRequestsJitter = 0
@@ -22,7 +23,7 @@ struct WorkerOptions {
                notes-worker migrate             apply pending schema migrations and exit
         options (set by notes-supervisor):
           --scoreboard-fd FD --slot N --generation G   where to report state for /status and the watchdog
-          --timeout SECONDS                            statement_timeout is set a little below it
+          --timeout SECONDS                            statement_timeout a little below it; heartbeat while idle
           --max-requests N --max-requests-jitter J     exit after N + random(0...J) requests
           --log-file PATH                              log there; SIGUSR1 reopens it
           --access-log PATH                            one JSON line per request there; SIGUSR1 reopens it

@@ -46,7 +46,9 @@ func serve(_ options: WorkerOptions) -> Int32 {
         var served = 0
 
         slot?.ready(pid: getpid(), generation: options.generation)
-        try responder.serve(signals: signals, onSignal: { signo in
+        // The supervisor's watchdog takes a worker whose slot shows no progress for --timeout for a stuck one.
+        let heartbeatEvery = slot == nil ? nil : options.timeoutSeconds.flatMap { $0 > 0 ? heartbeatInterval(timeout: $0) : nil }
+        try responder.serve(signals: signals, heartbeatEvery: heartbeatEvery, heartbeat: { slot?.heartbeat() }, onSignal: { signo in
             guard signo == SIGUSR1 else { return .stop }
             if let logFile = options.logFile {
                 do { try redirectStderr(toFile: logFile) } catch { logger.error("\(error)") }

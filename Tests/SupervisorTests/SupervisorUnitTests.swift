@@ -41,11 +41,12 @@ import Testing
     @Test func doublesUpToTheCapAndResetsAfterAHealthyLife() {
         let backoff = CrashBackoff()
         var delays: [Double] = []
-        for _ in 0..<8 { delays.append(backoff.recordExit(lifetime: 0.1)!) }
+        for _ in 0..<8 { delays.append(backoff.recordExit(lifetime: 0.1, now: 100)!) }
         #expect(delays == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0])
-        #expect(!backoff.mayStart())
-        #expect(backoff.recordExit(lifetime: 60) == nil)
-        #expect(backoff.recordExit(lifetime: 0.1) == 0.1)
+        #expect(!backoff.mayStart(now: 104.9))
+        #expect(backoff.mayStart(now: 105))
+        #expect(backoff.recordExit(lifetime: 60, now: 200) == nil)
+        #expect(backoff.recordExit(lifetime: 0.1, now: 200) == 0.1)
     }
 }
 
@@ -134,6 +135,24 @@ import Testing
         scoreboard.writer(slot: 300).ready(pid: 99, generation: 1)
         scoreboard.prepareSlot(0, generation: 1)
         #expect(scoreboard.occupiedSlots.map(\.pid) == [7, 99])
+    }
+
+    /// The watchdog's evidence: ready, each finished request and each heartbeat move the heartbeat on.
+    @Test func aWorkerShowsProgressThroughItsHeartbeat() throws {
+        let scoreboard = try Scoreboard.create()
+        scoreboard.prepareSlot(0, generation: 1)
+        #expect(scoreboard.slot(0).heartbeatNanoseconds == nil)
+        let worker = scoreboard.writer(slot: 0)
+        worker.ready(pid: 7, generation: 1)
+        let ready = try #require(scoreboard.slot(0).heartbeatNanoseconds)
+        worker.heartbeat()
+        let beat = try #require(scoreboard.slot(0).heartbeatNanoseconds)
+        worker.requestStarted(method: "GET", path: "/notes/")
+        worker.requestsFinished(1)
+        let finished = try #require(scoreboard.slot(0).heartbeatNanoseconds)
+        #expect(ready <= beat && beat <= finished)
+        #expect(scoreboard.slot(0).state == .idle)
+        #expect(heartbeatInterval(timeout: 30) == 1 && heartbeatInterval(timeout: 2) == 0.5)
     }
 
     @Test func attachRefusesWhatIsNotAScoreboard() {

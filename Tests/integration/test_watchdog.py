@@ -3,6 +3,7 @@
 import os
 import re
 import signal
+import time
 
 from harness.assertions import (NGINX_UNAVAILABLE, assert_json, assert_load_clean, assert_nginx_unavailable,
                                 assert_note, assert_status)
@@ -79,7 +80,8 @@ def test_hung_worker_is_killed_past_timeout(launcher):
         assert_nginx_unavailable(resp)
     line = wait_until(lambda: next((l for l in sup.log().splitlines() if f"worker {busy} timed out" in l), None), 20,
                       what=lambda: f"the watchdog's line about worker {busy}\n{sup.log()}")
-    assert re.search(rf"timed out after \d+(\.\d+)?s on PUT {re.escape(path)}; killing it", line), line
+    assert re.search(rf"timed out after \d+(\.\d+)?s on PUT {re.escape(path)} \(unresponsive while busy\); killing it",
+                     line), line
     wait_until(lambda: busy not in sup.worker_pids() and len(sup.worker_pids()) == 2, 20, what="a replacement")
     sup.wait_ready()
     assert not process_alive(busy)
@@ -89,6 +91,92 @@ def test_hung_worker_is_killed_past_timeout(launcher):
     assert db.query(f"SELECT text FROM notes WHERE id = {note['id']}") == [["old text"]]
     assert_note(assert_json(client.put(path, {"text": "later", "completed": False}), 200), text="later")
     assert assert_status(stack.status())["restarts"]["timeout"] == timeouts + (2 if resent else 1)
+
+
+# The watchdog's --timeout in the frozen-worker tests, the supervisor's grace between SIGTERM and SIGKILL (1 s),
+# and the slack a loaded two-core machine needs on top: the documented bound on a request's wait.
+FROZEN_TIMEOUT = 2
+KILL_GRACE = 1
+SLACK = 10
+# nginx's log lines for a kept connection that broke under a request it had sent: the request was resent.
+RESENT = re.compile(r"upstream prematurely closed connection|Connection reset by peer")
+
+
+def _frozen_worker_is_replaced_under_load(stack, frozen, state):
+    """With load running, ``frozen`` (SIGSTOPped by the caller) is found, killed and replaced, the supervisor
+    says it was unresponsive and in which state, and no request of the load fails or waits past the bound."""
+    sup = stack.supervisor
+    try:
+        line = wait_until(
+            lambda: next((l for l in sup.log().splitlines() if f"worker {frozen} " in l and "unresponsive" in l), None),
+            FROZEN_TIMEOUT + KILL_GRACE + SLACK, what=lambda: f"the watchdog's line about worker {frozen}\n{sup.log()}")
+        assert f"unresponsive while {state}" in line, line
+        wait_until(lambda: not process_alive(frozen), FROZEN_TIMEOUT + KILL_GRACE + SLACK,
+                   what=lambda: f"worker {frozen} to be killed\n{sup.log()}")
+        wait_until(lambda: frozen not in sup.worker_pids() and len(sup.worker_pids()) == 2, 20, what="a replacement")
+    finally:
+        if process_alive(frozen):
+            os.kill(frozen, signal.SIGCONT)
+    return line
+
+
+def test_frozen_idle_worker_is_replaced_and_the_requests_nginx_gave_it_are_answered(launcher):
+    """The issue's measurement: an idle worker stops (SIGSTOP) while nginx keeps connections to it. It is found
+    by its missing heartbeat, killed and replaced; the requests nginx had written to its connections are
+    resent by nginx to the other worker, so none fails, and none waits much past --timeout."""
+    stack = launcher.stack("frozen-idle", workers=2,
+                           supervisor_options=SupervisorOptions(extra_args=["--timeout", str(FROZEN_TIMEOUT)]))
+    sup = stack.supervisor
+    pids = sup.wait_ready()
+    # Warm-up: nginx then keeps connections to both workers (six requests at once need six).
+    warm = stack.load(connections=6, max_requests=300)
+    warm.wait_for(300)
+    assert_load_clean(warm.stop(), stack.diagnostics())
+    frozen = min(pids)
+    # Between loads no request is in flight: the worker is idle, waiting in epoll with its kept connections.
+    os.kill(frozen, signal.SIGSTOP)
+    stopped_at = time.monotonic()
+    load = stack.load(connections=6, max_requests=100_000)
+    _frozen_worker_is_replaced_under_load(stack, frozen, "idle")
+    load.wait_more(200)
+    report = load.stop()
+
+    assert_load_clean(report, stack.diagnostics())
+    bound = FROZEN_TIMEOUT + KILL_GRACE + SLACK
+    slowest = max(report.results, key=lambda r: r.finished - r.started)
+    assert slowest.finished - slowest.started < bound, f"{slowest!r} waited past --timeout + grace + slack"
+    assert [r for r in report.results if r.started < stopped_at + FROZEN_TIMEOUT], "the load ran while it was frozen"
+    assert RESENT.search(stack.nginx.log_text()), \
+        f"nginx resent no request from the frozen worker's connections\n{stack.nginx.log_text()}"
+    status = assert_status(stack.status())
+    assert status["restarts"]["timeout"] >= 1, status["restarts"]
+    assert frozen not in {w["pid"] for w in status["worker_list"]}
+
+
+def test_frozen_busy_worker_is_replaced_under_load(launcher):
+    """The same with a worker frozen in the middle of a request (one held on a row lock): the watchdog names a
+    request, and the load, which nginx spreads over both workers' kept connections, sees no failure."""
+    stack = launcher.stack("frozen-busy", workers=2,
+                           supervisor_options=SupervisorOptions(extra_args=["--timeout", str(FROZEN_TIMEOUT)]))
+    sup, db, client = stack.supervisor, stack.db, stack.client
+    sup.wait_ready()
+    note = client.create_note("held")
+    load = stack.load(connections=4, max_requests=100_000)
+    load.wait_for(100)
+    session, put, busy = hold_request_on_lock(launcher, db, client, note["id"], "blocked update")
+    os.kill(busy, signal.SIGSTOP)
+    line = _frozen_worker_is_replaced_under_load(stack, busy, "busy")
+    # The slot shows the first request of the batch the worker was answering: the held PUT or one of the load's.
+    assert re.search(r"timed out after \d+(\.\d+)?s on (GET|POST|PUT) /notes/", line), line
+    load.wait_more(200)
+    report = load.stop()
+    session.rollback()
+    put.result(60)  # the held request ends one way or another (resent, it meets the lock's statement timeout)
+
+    assert_load_clean(report, stack.diagnostics())
+    bound = FROZEN_TIMEOUT + KILL_GRACE + SLACK
+    slowest = max(report.results, key=lambda r: r.finished - r.started)
+    assert slowest.finished - slowest.started < bound, f"{slowest!r} waited past --timeout + grace + slack"
 
 
 def test_max_requests_recycles_workers_without_a_failure(launcher):

@@ -121,4 +121,46 @@ static inline int notes_unix_listen_queue(int diag_fd, int fd, unsigned int *que
 // prctl is variadic, which Swift cannot call.
 static inline int notes_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 static inline int notes_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }
+#include <stdint.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <elf.h>
+
+// ptrace is variadic. These stop a child without it noticing (PTRACE_SEIZE, PTRACE_INTERRUPT), read its
+// program counter and frame pointer and the words of its stack, and let it go with the signal it was stopped by.
+static inline long notes_ptrace_seize(pid_t pid) { return ptrace(PTRACE_SEIZE, pid, 0, 0); }
+static inline long notes_ptrace_interrupt(pid_t pid) { return ptrace(PTRACE_INTERRUPT, pid, 0, 0); }
+static inline long notes_ptrace_detach(pid_t pid, int signal) { return ptrace(PTRACE_DETACH, pid, 0, (void *)(long)signal); }
+static inline int notes_ptrace_event_stop(int status) { return (status >> 16) == PTRACE_EVENT_STOP; }
+
+static inline int notes_ptrace_pc_and_frame(pid_t pid, uint64_t *pc, uint64_t *frame) {
+#if defined(__x86_64__)
+    struct { unsigned long long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi, orig_rax,
+             rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs; } registers;
+    struct iovec vector = { &registers, sizeof registers };
+    if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &vector) != 0) return -1;
+    *pc = registers.rip;
+    *frame = registers.rbp;
+    return 0;
+#elif defined(__aarch64__)
+    struct { unsigned long long regs[31], sp, pc, pstate; } registers;
+    struct iovec vector = { &registers, sizeof registers };
+    if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &vector) != 0) return -1;
+    *pc = registers.pc;
+    *frame = registers.regs[29];
+    return 0;
+#else
+    (void)pid; (void)pc; (void)frame;
+    return -1;
+#endif
+}
+
+// One word of the child's memory; 0 with *failed set when the address is not readable.
+static inline uint64_t notes_ptrace_peek(pid_t pid, uint64_t address, int *failed) {
+    extern int *__errno_location(void);
+    *__errno_location() = 0;
+    long word = ptrace(PTRACE_PEEKDATA, pid, (void *)address, 0);
+    *failed = word == -1 && *__errno_location() != 0;
+    return (uint64_t)word;
+}
 #endif

@@ -51,6 +51,7 @@ typedef struct {
     uint64_t requests;
     uint64_t request_started_ns; /* CLOCK_MONOTONIC */
     uint64_t last_request_ns;    /* duration of the last finished request */
+    uint64_t heartbeat_ns;       /* CLOCK_MONOTONIC: last sign of life while not busy (the watchdog's) */
     char method[NOTES_METHOD_BYTES];
     char path[NOTES_PATH_BYTES];
 } notes_worker_slot;
