@@ -8,7 +8,9 @@ PYTHON ?= python3
 HTTP_PORT ?=
 WORKERS ?=
 STATE_DIR ?=
-export HTTP_PORT WORKERS STATE_DIR
+# More notes-supervisor options for `make run`, e.g. SUPERVISOR_ARGS="--server-timing --timeout 5".
+SUPERVISOR_ARGS ?=
+export HTTP_PORT WORKERS STATE_DIR SUPERVISOR_ARGS
 
 # One step at a time even under -j: `test` relies on its order, and the machine has 2 cores.
 .NOTPARALLEL:
@@ -22,6 +24,7 @@ FUZZ_SMOKE_SECONDS ?= 10
 help:
 	@echo "make run               install what is missing, build, start PostgreSQL + workers + nginx on"
 	@echo "                       127.0.0.1:\$$HTTP_PORT (default 8080); Ctrl-C stops everything"
+	@echo "                       SUPERVISOR_ARGS=\"--access-log PATH --server-timing ...\" adds supervisor options"
 	@echo "make test              install what is missing, build, run unit and integration tests"
 	@echo "make build             release build (scripts/build: swift build -c release --static-swift-stdlib)"
 	@echo "make unit-test         swift test"

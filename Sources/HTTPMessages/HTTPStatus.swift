@@ -20,4 +20,10 @@ public struct HTTPStatus: Sendable, Equatable, Hashable {
     public static let unprocessableContent = HTTPStatus(code: 422, reason: "Unprocessable Content")
     public static let internalServerError = HTTPStatus(code: 500, reason: "Internal Server Error")
     public static let serviceUnavailable = HTTPStatus(code: 503, reason: "Service Unavailable")
+
+    /// Every status above, in order: the request counters of /status count by position in it.
+    public static let all: [HTTPStatus] = [
+        .ok, .created, .noContent, .badRequest, .notFound, .methodNotAllowed, .conflict, .contentTooLarge,
+        .unsupportedMediaType, .unprocessableContent, .internalServerError, .serviceUnavailable,
+    ]
 }

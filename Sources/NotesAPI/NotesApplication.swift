@@ -18,7 +18,10 @@ public struct NotesApplication {
     /// Every route of the service, built once from the endpoints' declarations.
     static let router: Routes = {
         var router = Routes()
-        for endpoint in Endpoints.all { router.add(endpoint.method, endpoint.path, endpoint) }
+        for var endpoint in Endpoints.all {
+            endpoint.routeIndex = UInt16(RequestLabels.routeIndex(of: endpoint.path))
+            router.add(endpoint.method, endpoint.path, endpoint)
+        }
         return router
     }()
 
@@ -38,12 +41,20 @@ public struct NotesApplication {
     /// The responses to `requests`, in the same order. Their statements go to the database together
     /// (`runQueries`), in the order of the requests.
     public func respond(to requests: [HTTPRequest]) -> [HTTPResponse] {
+        var routes: [Int] = []
+        return respond(to: requests, routes: &routes)
+    }
+
+    /// The same, and each request's route index (`RequestLabels.routes`) in `routes`, for the request counters.
+    public func respond(to requests: [HTTPRequest], routes: inout [Int]) -> [HTTPResponse] {
         var endpoints: [Endpoint?] = []
         endpoints.reserveCapacity(requests.count)
         var queries: [Query<Reply>] = []
         queries.reserveCapacity(requests.count)
+        routes.removeAll(keepingCapacity: true)
         for request in requests {
             let (endpoint, query) = query(for: request)
+            routes.append(endpoint.map { Int($0.routeIndex) } ?? RequestLabels.unmatchedRoute)
             endpoints.append(endpoint)
             queries.append(query)
         }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// A statement prepared once on every connection and then run by name with parameters.
@@ -26,6 +31,9 @@ public final class Database: StatementRunner {
     /// nil after the connection broke and reopening it failed; the next statement tries again.
     private var connection: PGConnection?
     private let logger = Logger(label: "notes-store")
+    /// Nanoseconds spent in PostgreSQL (a round's pipeline, a stream) since this session began: the request
+    /// layer reads it before and after a batch to tell database time from its own, knowing no SQL.
+    public private(set) var statementNanoseconds: UInt64 = 0
 
     /// Connects, checks that the schema is at `requiredSchemaVersion` or later (when given), and prepares
     /// `statements`; throws if any step fails, so a worker never starts half ready.
@@ -86,7 +94,9 @@ public final class Database: StatementRunner {
         } catch {
             return round.map { _ in .finished(.failure(error)) }
         }
+        let started = Self.now()
         let outcome = BatchRound(round, on: connection)
+        statementNanoseconds &+= Self.now() &- started
         if outcome.timedOut { statementTimedOut = true }
         // Whatever state it is in, the next round gets a new connection.
         if !outcome.connectionUsable { self.connection = nil }
@@ -106,10 +116,16 @@ public final class Database: StatementRunner {
                 return .failed(error)
             }
             var delivered = false
+            // The consumer's time (writing rows to the client) is not the database's.
+            var consuming: UInt64 = 0
+            let started = Self.now()
             let end = connection.stream(statement, parameters) { rows in
                 delivered = true
+                let handedOver = Self.now()
+                defer { consuming &+= Self.now() &- handedOver }
                 return consume(rows)
             }
+            statementNanoseconds &+= (Self.now() &- started) &- consuming
             guard case .failed(let error) = end else { return end }
             // Whatever state it is in, the next statement gets a new connection.
             if case .unavailable = error { self.connection = nil }
@@ -117,6 +133,12 @@ public final class Database: StatementRunner {
             guard case .unavailable = error, !delivered, !retried else { return end }
             retried = true
         }
+    }
+
+    private static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     /// Whether a statement was cancelled by statement_timeout since the last call.

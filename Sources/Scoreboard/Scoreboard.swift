@@ -13,7 +13,7 @@ import SystemSupport
 /// Sole owner of the mapping and of its file descriptor, which workers inherit; both go when this goes.
 public final class Scoreboard {
     public let fd: Int32
-    private let board: UnsafeMutablePointer<notes_scoreboard>
+    let board: UnsafeMutablePointer<notes_scoreboard>
 
     public static var capacity: Int { Int(NOTES_SCOREBOARD_SLOTS) }
 
@@ -131,6 +131,7 @@ public final class Scoreboard {
     public func releaseSlot(_ index: Int) {
         let served = slot(index).requests
         notes_counter_add(&board.pointee.retired_requests, served)
+        shareOccupancy(slot: index, .none)
         withSlot(index) { slot in
             notes_slot_begin_write(slot)
             slot.pointee.state = NOTES_STATE_FREE.rawValue
@@ -188,6 +189,7 @@ public struct SlotWriter {
             $0.state = NOTES_STATE_IDLE.rawValue
             $0.heartbeat_ns = now
         }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle)
     }
 
     /// The worker is alive and waiting: the supervisor's watchdog reads this while the worker is not busy.
@@ -204,6 +206,7 @@ public struct SlotWriter {
             withUnsafeMutableBytes(of: &slot.method) { copyCString(method, into: $0) }
             withUnsafeMutableBytes(of: &slot.path) { copyCString(path, into: $0) }
         }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .busy, from: .idle, now: now)
     }
 
     /// `count` requests answered together since `requestStarted`.
@@ -215,6 +218,7 @@ public struct SlotWriter {
             slot.last_request_ns = now - slot.request_started_ns
             slot.heartbeat_ns = now
         }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle, from: .busy, now: now)
     }
 
     /// The worker is leaving on its own; the supervisor reads the reason when it reaps it.
@@ -223,6 +227,7 @@ public struct SlotWriter {
             $0.state = NOTES_STATE_RETIRING.rawValue
             $0.exit_reason = reason.rawValue
         }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .none)
     }
 }
 

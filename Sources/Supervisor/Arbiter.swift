@@ -57,6 +57,7 @@ public final class Arbiter {
             control: processes, reporting: processes, logger: logger)
         scoreboard.publishSupervisor(pid: getpid(), startedAtUnixMicroseconds: wallClockMicroseconds(), listen: socket.address.description)
         pool.publishPool()
+        let queueSampler = ListenQueueSampler(socket: socket, scoreboard: scoreboard, logger: logger)
         logger.info("listening on \(socket.address) with \(pool.targetWorkers) workers of \(configuration.workerBinary)")
 
         while true {
@@ -64,6 +65,7 @@ public final class Arbiter {
             pool.tick()
             if pool.hasStopped { break }
             publishStatus()
+            queueSampler.sample()
             var descriptor = pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0)
             _ = poll(&descriptor, 1, 100)
         }
@@ -116,6 +118,7 @@ public final class Arbiter {
     private func reopenLogFile() {
         guard let logFile = configuration.logFile else {
             logger.info("received SIGUSR1: logs go to stderr, nothing to reopen")
+            if configuration.accessLog != nil { pool.forward(SIGUSR1) }
             return
         }
         do {

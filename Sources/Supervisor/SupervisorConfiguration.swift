@@ -24,6 +24,10 @@ public struct SupervisorConfiguration: Sendable {
     public var runAs: UserIdentity?
     /// When healthy workers are replaced all the same (`--max-worker-rss`, `--max-worker-lifetime`).
     public var recycling = Recycling.none
+    /// Workers append one JSON line per request here; SIGUSR1 reopens it.
+    public var accessLog: String? = nil
+    /// Workers add `Server-Timing` to every answer.
+    public var serverTiming = false
 
     public init(
         listen: ListenAddress, workers: Int, workerBinary: String, gracefulTimeout: Double, socketGroup: String?,
@@ -55,6 +59,8 @@ public struct SupervisorConfiguration: Sendable {
         if let requestTimeout { arguments += ["--timeout", String(requestTimeout)] }
         if maxRequests > 0 { arguments += ["--max-requests", String(maxRequests), "--max-requests-jitter", String(maxRequestsJitter)] }
         if let logFile { arguments += ["--log-file", logFile] }
+        if let accessLog { arguments += ["--access-log", accessLog] }
+        if serverTiming { arguments += ["--server-timing", "on"] }
         return arguments
     }
 }

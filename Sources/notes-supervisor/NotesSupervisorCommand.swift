@@ -79,6 +79,12 @@ struct NotesSupervisorCommand: ParsableCommand {
     @Option(help: "Append logs (the supervisor's and the workers') to this file instead of stderr; USR1 reopens it.")
     var logFile: String?
 
+    @Option(help: "Append one JSON line per request (the workers') to this file; USR1 reopens it.")
+    var accessLog: String?
+
+    @Flag(help: "Add Server-Timing (db, app) to every answer, for browsers' developer tools.")
+    var serverTiming = false
+
     @Option(help: "KEY=VALUE lines added to the workers' environment, read again on every HUP.")
     var envFile: String?
 
@@ -155,6 +161,8 @@ struct NotesSupervisorCommand: ParsableCommand {
             runAs: try accountToBecome()
         )
         configuration.recycling = recycling
+        configuration.accessLog = accessLog
+        configuration.serverTiming = serverTiming
         do {
             try Arbiter(configuration: configuration, logger: logger).run()
         } catch {

@@ -15,6 +15,8 @@ struct WorkerOptions {
     var maxRequests = 0
     var maxRequestsJitter = 0
     var logFile: String?
+    var accessLog: String?
+    var serverTiming = false
 
     static let usage = """
         usage: notes-worker [serve] [options]   answer FastCGI requests on the listening socket given as fd 0
@@ -24,6 +26,8 @@ struct WorkerOptions {
           --timeout SECONDS                            statement_timeout a little below it; heartbeat while idle
           --max-requests N --max-requests-jitter J     exit after N + random(0...J) requests
           --log-file PATH                              log there; SIGUSR1 reopens it
+          --access-log PATH                            one JSON line per request there; SIGUSR1 reopens it
+          --server-timing on                           add Server-Timing (db, app) to every answer
         The database comes from DATABASE_URL (a libpq URI or key=value string), else libpq's PG* variables;
         migrate prefers MIGRATION_DATABASE_URL when set (straight to PostgreSQL when DATABASE_URL names a pooler).
         DATABASE_PREPARED_STATEMENTS=off sends statements unnamed, for a pooler in transaction mode.
@@ -62,6 +66,8 @@ struct WorkerOptions {
             case "--max-requests": options.maxRequests = try number(0)
             case "--max-requests-jitter": options.maxRequestsJitter = try number(0)
             case "--log-file": options.logFile = value
+            case "--access-log": options.accessLog = value
+            case "--server-timing": options.serverTiming = value == "on"
             default: throw UsageError(description: "unknown option \(flag)")
             }
         }

@@ -38,6 +38,11 @@ func serve(_ options: WorkerOptions) -> Int32 {
             settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
         let application = NotesApplication(runner: database, scoreboard: scoreboard, logger: logger)
         let requestLimit = options.requestLimit()
+        let accessLog = try options.accessLog.map { path throws(SystemError) in try AppendFile(path: path) }
+        let accounting = RequestAccounting(
+            scoreboard: scoreboard, accessLog: accessLog.map { file in { file.append($0) } },
+            serverTiming: options.serverTiming, pid: getpid())
+        var routes: [Int] = []
         var served = 0
 
         slot?.ready(pid: getpid(), generation: options.generation)
@@ -48,11 +53,18 @@ func serve(_ options: WorkerOptions) -> Int32 {
             if let logFile = options.logFile {
                 do { try redirectStderr(toFile: logFile) } catch { logger.error("\(error)") }
             }
+            if let accessLog {
+                do { try accessLog.reopen() } catch { logger.error("cannot reopen the access log: \(error)") }
+            }
             return .keepServing
         }, handler: { requests in
             // The scoreboard shows the first request of a batch; the batch is busy as long as its slowest one.
+            let started = monotonicNanoseconds(), databaseBefore = database.statementNanoseconds
             slot?.requestStarted(method: requests[0].method, path: requests[0].rawPath)
-            let responses = application.respond(to: requests)
+            var responses = application.respond(to: requests, routes: &routes)
+            accounting.account(
+                requests, &responses, routes: routes, nanoseconds: monotonicNanoseconds() - started,
+                databaseNanoseconds: database.statementNanoseconds - databaseBefore)
             slot?.requestsFinished(requests.count)
             served += requests.count
             if database.takeStatementTimeout() {

@@ -159,3 +159,62 @@ import Testing
         #expect(throws: SystemError.self) { try Scoreboard.attach(fd: 0) }
     }
 }
+
+@Suite struct ListenQueueProbeTests {
+    /// A listening socket with `waiting` connections nobody accepted.
+    private func queued(unix: Bool, waiting: Int) throws -> (probe: ListenQueueProbe, fds: [Int32]) {
+        let listener = socket(unix ? AF_UNIX : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var fds = [listener]
+        if unix {
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let path = "/tmp/notes-probe-\(getpid())-\(fds[0]).sock"
+            unlink(path)
+            withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path.utf8) }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(bound == 0)
+            #expect(listen(listener, 16) == 0)
+            for _ in 0..<waiting {
+                let client = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                }
+                #expect(connected == 0)
+                fds.append(client)
+            }
+            unlink(path)
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) }
+            }
+            #expect(listen(listener, 16) == 0)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+            }
+            for _ in 0..<waiting {
+                let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, length) }
+                }
+                #expect(connected == 0)
+                fds.append(client)
+            }
+        }
+        return (ListenQueueProbe(listeningSocket: listener), fds)
+    }
+
+    @Test(arguments: [true, false])
+    func readsTheAcceptQueue(unix: Bool) throws {
+        let (probe, fds) = try queued(unix: unix, waiting: 3)
+        defer { fds.forEach { close($0) } }
+        let sample = try #require(probe.sample())
+        #expect(sample.queued == 3)
+        #expect(sample.backlog == 16)
+    }
+}

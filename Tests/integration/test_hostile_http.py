@@ -44,7 +44,7 @@ HEADER_BUFFER = 8 * 1024
 # Response headers the stack sends (nginx, the workers, CORS). Anything else would have been injected.
 KNOWN_RESPONSE_HEADERS = {
     "server", "date", "content-type", "content-length", "connection", "keep-alive", "transfer-encoding",
-    "allow", "x-total-count", "retry-after", "vary", "location",
+    "allow", "x-total-count", "retry-after", "vary", "location", "x-request-id",
     "access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
     "access-control-allow-headers", "access-control-max-age",
 }

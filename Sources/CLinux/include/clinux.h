@@ -36,6 +36,88 @@ static inline int notes_peer_has_closed(int fd) {
     return poll(&descriptor, 1, 0) > 0 && (descriptor.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// The accept queue of a listening TCP socket: TCP_INFO's tcpi_unacked is its length, tcpi_sacked its capacity
+// (the backlog) on a listener. 0 on success, -1 with errno.
+static inline int notes_tcp_listen_queue(int fd, unsigned int *queued, unsigned int *backlog) {
+    struct tcp_info info;
+    socklen_t length = sizeof info;
+    memset(&info, 0, sizeof info);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0) return -1;
+    *queued = info.tcpi_unacked;
+    *backlog = info.tcpi_sacked;
+    return 0;
+}
+
+// A NETLINK_SOCK_DIAG socket for notes_unix_listen_queue, opened once.
+static inline int notes_sock_diag_open(void) {
+    return socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+}
+
+// The accept queue of the listening unix socket `fd`, asked of the kernel by its inode over sock_diag
+// (UDIAG_SHOW_RQLEN: on a listener, rqueue is the queue's length and wqueue its capacity). 0 on success,
+// -1 with errno (ENOENT when the answer holds no queue lengths).
+static inline int notes_unix_listen_queue(int diag_fd, int fd, unsigned int *queued, unsigned int *backlog) {
+    struct stat status;
+    if (fstat(fd, &status) != 0) return -1;
+    struct {
+        struct nlmsghdr header;
+        struct unix_diag_req request;
+    } message;
+    memset(&message, 0, sizeof message);
+    message.header.nlmsg_len = sizeof message;
+    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    message.header.nlmsg_flags = NLM_F_REQUEST;
+    message.request.sdiag_family = AF_UNIX;
+    message.request.udiag_states = 1u << 10; /* TCP_LISTEN */
+    message.request.udiag_ino = (unsigned int)status.st_ino;
+    message.request.udiag_show = UDIAG_SHOW_RQLEN;
+    message.request.udiag_cookie[0] = ~0u; /* INET_DIAG_NOCOOKIE: any socket of that inode */
+    message.request.udiag_cookie[1] = ~0u; /* INET_DIAG_NOCOOKIE: any socket of that inode */
+    struct sockaddr_nl kernel;
+    memset(&kernel, 0, sizeof kernel);
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(diag_fd, &message, sizeof message, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -1;
+    union {
+        struct nlmsghdr header;
+        char bytes[1024];
+    } answer;
+    ssize_t received = recv(diag_fd, &answer, sizeof answer, 0);
+    if (received < 0) return -1;
+    for (struct nlmsghdr *header = &answer.header; NLMSG_OK(header, (size_t)received);
+         header = NLMSG_NEXT(header, received)) {
+        if (header->nlmsg_type == NLMSG_ERROR) {
+            struct nlmsgerr *error = (struct nlmsgerr *)NLMSG_DATA(header);
+            errno = error->error < 0 ? -error->error : EIO;
+            return -1;
+        }
+        if (header->nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+        struct unix_diag_msg *diag = (struct unix_diag_msg *)NLMSG_DATA(header);
+        int length = (int)(header->nlmsg_len - NLMSG_LENGTH(sizeof *diag));
+        for (struct rtattr *attribute = (struct rtattr *)(diag + 1); RTA_OK(attribute, length);
+             attribute = RTA_NEXT(attribute, length)) {
+            if (attribute->rta_type == UNIX_DIAG_RQLEN) {
+                struct unix_diag_rqlen *lengths = (struct unix_diag_rqlen *)RTA_DATA(attribute);
+                *queued = lengths->udiag_rqueue;
+                *backlog = lengths->udiag_wqueue;
+                return 0;
+            }
+        }
+    }
+    errno = ENOENT;
+    return -1;
+}
+
 // prctl is variadic, which Swift cannot call.
 static inline int notes_set_no_new_privileges(void) { return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); }
 static inline int notes_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0); }

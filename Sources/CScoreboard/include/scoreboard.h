@@ -13,6 +13,9 @@
 #define NOTES_METHOD_BYTES 16
 #define NOTES_PATH_BYTES 256
 #define NOTES_LISTEN_BYTES 128
+#define NOTES_METRIC_ROUTES 48     /* route indexes the workers count by; the status renderer names them */
+#define NOTES_METRIC_STATUSES 24   /* status indexes, likewise */
+#define NOTES_METRIC_BUCKETS 16    /* duration buckets, the last one unbounded (+Inf) */
 
 enum notes_worker_state {
     NOTES_STATE_FREE = 0,
@@ -55,6 +58,28 @@ typedef struct {
     char path[NOTES_PATH_BYTES];
 } notes_worker_slot;
 
+/// Saturation and request counters, shared by every process: counters only grow (atomic adds), so a worker that
+/// dies takes nothing with it and nobody waits on anybody.
+typedef struct {
+    /* the listening socket's accept queue, sampled by the supervisor (its only writer) */
+    uint64_t listen_queue;
+    uint64_t listen_queue_max;
+    uint64_t listen_backlog;
+    /* accepting workers (high 32 bits) and busy ones (low 32 bits) in one word, so that one atomic add tells
+       its caller whether it made every accepting worker busy, or ended that */
+    uint64_t pool_occupancy;
+    uint64_t saturated_total;
+    /* nanoseconds saturated: each start subtracts its CLOCK_MONOTONIC time, each end adds its own, so the
+       two need no order between processes; a reader adds now while saturated */
+    int64_t saturated_ns;
+    /* what each slot's worker adds to pool_occupancy now (written by that worker; taken back by the
+       supervisor when it releases the slot, so a worker that dies busy leaves no busy count behind) */
+    uint64_t occupancy_share[NOTES_SCOREBOARD_SLOTS];
+    uint64_t requests[NOTES_METRIC_ROUTES][NOTES_METRIC_STATUSES];
+    uint64_t duration_buckets[NOTES_METRIC_ROUTES][NOTES_METRIC_BUCKETS];
+    uint64_t duration_ns_sum[NOTES_METRIC_ROUTES];
+} notes_metrics;
+
 /// The supervisor's part, written only by the supervisor.
 typedef struct {
     uint32_t magic;
@@ -69,6 +94,7 @@ typedef struct {
     uint64_t slots_used;
     char listen[NOTES_LISTEN_BYTES];
     notes_worker_slot slots[NOTES_SCOREBOARD_SLOTS];
+    notes_metrics metrics;
 } notes_scoreboard;
 
 static inline void notes_slot_begin_write(notes_worker_slot *slot) {
@@ -103,6 +129,32 @@ static inline void notes_slot_publish_pid(notes_worker_slot *slot, int32_t pid) 
 
 static inline void notes_counter_add(uint64_t *counter, uint64_t amount) {
     __atomic_fetch_add(counter, amount, __ATOMIC_RELAXED);
+}
+
+/// Adds `delta` to the pool's occupancy word and keeps the saturation counters: a change that makes every
+/// accepting worker busy starts a saturation, one that ends that ends it. Returns 1 when it started one.
+static inline int notes_occupancy_add(notes_metrics *metrics, int64_t delta, int64_t now_ns) {
+    uint64_t before = __atomic_fetch_add(&metrics->pool_occupancy, (uint64_t)delta, __ATOMIC_ACQ_REL);
+    uint64_t after = before + (uint64_t)delta;
+    uint32_t accepting_before = (uint32_t)(before >> 32), busy_before = (uint32_t)before;
+    uint32_t accepting_after = (uint32_t)(after >> 32), busy_after = (uint32_t)after;
+    int was = accepting_before > 0 && busy_before >= accepting_before;
+    int is = accepting_after > 0 && busy_after >= accepting_after;
+    if (!was && is) {
+        __atomic_fetch_add(&metrics->saturated_total, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_sub(&metrics->saturated_ns, now_ns, __ATOMIC_RELAXED);
+        return 1;
+    }
+    if (was && !is) __atomic_fetch_add(&metrics->saturated_ns, now_ns, __ATOMIC_RELAXED);
+    return 0;
+}
+
+static inline int64_t notes_signed_load(const int64_t *value) {
+    return __atomic_load_n(value, __ATOMIC_RELAXED);
+}
+
+static inline void notes_counter_store(uint64_t *counter, uint64_t value) {
+    __atomic_store_n(counter, value, __ATOMIC_RELAXED);
 }
 
 static inline uint64_t notes_counter_load(const uint64_t *counter) {

@@ -51,10 +51,13 @@ struct PoolSnapshot {
     let header: Header
     let workers: [Worker]
     let acceptedRequests: UInt64
+    /// The listen queue, saturation, and requests by route and status (`RequestLabels` names the indexes).
+    let metrics: PoolMetrics
 
     init(_ scoreboard: Scoreboard) {
         let header = scoreboard.header
         self.header = header
+        metrics = scoreboard.metrics(routes: RequestLabels.routes.count, statuses: RequestLabels.statuses.count)
         let slots = scoreboard.occupiedSlots
         workers = slots.map { slot in
             Worker(
@@ -104,6 +107,56 @@ struct PoolSnapshot {
                 for cause in RestartCause.allCases {
                     member(&writer, cause.rawValue)
                     writer.integer(header.restarts[cause] ?? 0)
+                }
+            }
+            member(&writer, "listen_queue")
+            writer.object { writer, member in
+                member(&writer, "length")
+                writer.integer(metrics.listenQueue)
+                member(&writer, "max")
+                writer.integer(metrics.listenQueueMax)
+                member(&writer, "backlog")
+                writer.integer(metrics.listenBacklog)
+            }
+            member(&writer, "saturation")
+            writer.object { writer, member in
+                member(&writer, "count")
+                writer.integer(metrics.saturatedTotal)
+                member(&writer, "seconds")
+                writer.number(String(metrics.saturatedSeconds))
+                member(&writer, "now")
+                writer.raw(metrics.saturatedNow ? "true" : "false")
+            }
+            // By route as the key: a path template as a value reads as a link to tools that follow the URLs in
+            // a body (schemathesis' stateful phase sent `{note_id}` as an id).
+            member(&writer, "requests")
+            writer.object { writer, member in
+                for (route, name) in RequestLabels.routes.enumerated() {
+                    member(&writer, name)
+                    writer.object { writer, member in
+                        member(&writer, "by_status")
+                        writer.object { writer, member in
+                            for (status, count) in zip(RequestLabels.statuses, metrics.requests[route]) where count > 0 {
+                                member(&writer, status)
+                                writer.integer(count)
+                            }
+                        }
+                        member(&writer, "duration_seconds")
+                        writer.object { writer, member in
+                            let cumulative = Self.cumulative(metrics.durationBuckets[route])
+                            member(&writer, "count")
+                            writer.integer(cumulative.last ?? 0)
+                            member(&writer, "sum")
+                            writer.number(String(metrics.durationSecondsSum[route]))
+                            member(&writer, "buckets")
+                            writer.object { writer, member in
+                                for (bound, count) in zip(Self.bucketLabels, cumulative) {
+                                    member(&writer, bound)
+                                    writer.integer(count)
+                                }
+                            }
+                        }
+                    }
                 }
             }
             member(&writer, "worker_list")
@@ -169,7 +222,46 @@ struct PoolSnapshot {
                workers.compactMap { worker in
                    worker.slot.lastRequestNanoseconds.map { ("pid=\"\(worker.slot.pid)\"", String(Double($0) / 1e9)) }
                })
+        metric("notes_listen_queue", "gauge", "Connections waiting in the listening socket's accept queue (last sample).",
+               [("", String(metrics.listenQueue))])
+        metric("notes_listen_queue_max", "gauge", "The most connections seen waiting in the accept queue since start.",
+               [("", String(metrics.listenQueueMax))])
+        metric("notes_listen_backlog", "gauge", "Capacity of the accept queue (listen backlog).",
+               [("", String(metrics.listenBacklog))])
+        metric("notes_pool_saturated_total", "counter", "Times every accepting worker became busy at once.",
+               [("", String(metrics.saturatedTotal))])
+        metric("notes_pool_saturated_seconds_total", "counter", "Seconds during which every accepting worker was busy.",
+               [("", String(metrics.saturatedSeconds))])
+        metric("notes_pool_saturated", "gauge", "1 while every accepting worker is busy.",
+               [("", metrics.saturatedNow ? "1" : "0")])
+        metric("notes_requests_total", "counter", "Requests answered, by route (declared path) and status.",
+               RequestLabels.routes.indices.flatMap { route in
+                   zip(RequestLabels.statuses, metrics.requests[route]).filter { $0.1 > 0 }.map { status, count in
+                       ("route=\"\(RequestLabels.routes[route])\",status=\"\(status)\"", String(count))
+                   }
+               })
+        lines.append("# HELP notes_request_duration_seconds Time from a request's batch start until its answer was made, by route.")
+        lines.append("# TYPE notes_request_duration_seconds histogram")
+        for (route, name) in RequestLabels.routes.enumerated() {
+            let cumulative = Self.cumulative(metrics.durationBuckets[route])
+            for (bound, count) in zip(Self.bucketLabels, cumulative) {
+                lines.append("notes_request_duration_seconds_bucket{route=\"\(name)\",le=\"\(bound)\"} \(count)")
+            }
+            lines.append("notes_request_duration_seconds_sum{route=\"\(name)\"} \(metrics.durationSecondsSum[route])")
+            lines.append("notes_request_duration_seconds_count{route=\"\(name)\"} \(cumulative.last ?? 0)")
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The `le` labels of the duration buckets, the last one `+Inf`.
+    static let bucketLabels: [String] = DurationBuckets.upperBounds.map { String($0) } + ["+Inf"]
+
+    static func cumulative(_ buckets: [UInt64]) -> [UInt64] {
+        var total: UInt64 = 0
+        return buckets.map { count in
+            total += count
+            return total
+        }
     }
 }
 

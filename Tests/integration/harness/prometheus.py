@@ -77,3 +77,35 @@ def parse_prometheus(text: str):
     keys = [(n, tuple(sorted(l.items()))) for n, l, _ in samples]
     assert len(keys) == len(set(keys)), "a sample (name and labels) appears twice"
     return samples, types, helps
+
+
+class Metrics:
+    """One parsed exposition, for looking samples up: ``value(name, **labels)`` is the one sample with exactly
+    those labels (0 when there is none, as for a counter not yet incremented); ``family(name)`` every sample of
+    a name as [(labels, value)]."""
+
+    def __init__(self, text: str):
+        self.samples, self.types, self.helps = parse_prometheus(text)
+
+    def family(self, name: str) -> list:
+        return [(labels, value) for n, labels, value in self.samples if n == name]
+
+    def value(self, name: str, **labels) -> float:
+        found = [v for l, v in self.family(name) if l == labels]
+        assert len(found) <= 1, (name, labels, found)
+        return found[0] if found else 0.0
+
+    def histogram(self, name: str, **labels) -> tuple:
+        """(count, sum, [(le, cumulative count)] in order) of one histogram series; checks its shape: the
+        buckets grow with le, never decrease, and end with +Inf, which equals the count."""
+        buckets = [(float(l["le"]) if l["le"] != "+Inf" else float("inf"), v)
+                   for l, v in self.family(name + "_bucket")
+                   if {k: x for k, x in l.items() if k != "le"} == labels]
+        assert buckets, f"no buckets of {name}{labels}"
+        bounds = [le for le, _ in buckets]
+        assert bounds == sorted(bounds) and bounds[-1] == float("inf"), bounds
+        counts = [c for _, c in buckets]
+        assert counts == sorted(counts), f"cumulative bucket counts decrease: {buckets}"
+        count, total = self.value(name + "_count", **labels), self.value(name + "_sum", **labels)
+        assert counts[-1] == count, (buckets, count)
+        return count, total, buckets
