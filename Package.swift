@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "notes-openapi", targets: ["notes-openapi"]),
         // For the libFuzzer targets in Fuzz/, a package of their own (scripts/fuzz).
         .library(name: "NotesAPI", targets: ["NotesAPI"]),
+        .library(name: "JSONOutput", targets: ["JSONOutput"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,10 +36,11 @@ let package = Package(
             dependencies: ["CLibPQ", "CLinux", .product(name: "Logging", package: "swift-log")],
             resources: [.embedInCode("Migrations"), .embedInCode("Adoptions")]
         ),
+        .target(name: "JSONOutput"),
         .target(
             name: "NotesAPI",
             dependencies: [
-                "HTTPMessages", "NotesStore", "Scoreboard", "SystemSupport",
+                "HTTPMessages", "JSONOutput", "NotesStore", "Scoreboard", "SystemSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The overlay is read by `make openapi` and the tests, never by the worker.
@@ -76,7 +78,7 @@ let package = Package(
             path: "Tests/NotesTesting"
         ),
         .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),
-        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "NotesStore", "NotesTesting", "Scoreboard"]),
+        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "JSONOutput", "NotesStore", "NotesTesting", "Scoreboard"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore", "NotesTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: [
             "Supervisor", "Scoreboard", "SystemSupport", .product(name: "Logging", package: "swift-log"),

@@ -9,6 +9,7 @@ let fuzzTarget: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
 let notesAPI: [Target.Dependency] = [
     "FuzzSupport",
     .product(name: "NotesAPI", package: "notes"),
+    .product(name: "JSONOutput", package: "notes"),
 ]
 
 let package = Package(

@@ -1,6 +1,7 @@
 import HTTPMessages
 import Testing
 @testable import NotesAPI
+import JSONOutput
 
 @Suite struct ErrorResponseTests {
     private func body(_ response: HTTPResponse) -> String {

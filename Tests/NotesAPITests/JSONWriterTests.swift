@@ -1,5 +1,6 @@
 import Testing
 @testable import NotesAPI
+import JSONOutput
 
 @Suite struct JSONWriterTests {
     private func written(_ value: JSONValue) -> String {

@@ -14,6 +14,7 @@
 
 import FuzzSupport
 @testable import NotesAPI
+import JSONOutput
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSONRoundtrip(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

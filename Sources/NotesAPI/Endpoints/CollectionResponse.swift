@@ -1,6 +1,7 @@
 import HTTPMessages
 import Logging
 import NotesStore
+import JSONOutput
 
 /// A whole collection as a JSON array, written piece by piece while its statement's rows arrive, so that a
 /// worker's memory does not grow with the collection. The head goes out with the first row, which carries the

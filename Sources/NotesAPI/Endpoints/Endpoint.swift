@@ -1,5 +1,6 @@
 import HTTPMessages
 import NotesStore
+import JSONOutput
 
 /// A path or query parameter of an endpoint, with the rule that validates it.
 struct Parameter: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import HTTPMessages
 import Logging
 import NotesStore
+import JSONOutput
 
 /// The one place where errors become HTTP responses. A client's mistake gets a 4xx with a body that
 /// says what to fix; an outage gets 503; anything else is a bug, answered 500 and logged with its cause

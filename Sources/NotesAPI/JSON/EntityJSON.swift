@@ -1,4 +1,5 @@
 import NotesStore
+import JSONOutput
 
 extension JSONWriter {
     /// One row as the entity's JSON object: its columns in order, each by its kind (ids as numbers, booleans

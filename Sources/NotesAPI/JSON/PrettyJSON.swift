@@ -1,3 +1,5 @@
+import JSONOutput
+
 extension JSONValue {
     /// The value as Python's `json.dumps(value, indent=2, ensure_ascii=False)` writes it, so that a document
     /// written here and one written by Python's tools are the same bytes.

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import HTTPMessages
 import Scoreboard
+import JSONOutput
 
 /// What a worker does with each answered request beyond answering it: counts it by route and status in the
 /// scoreboard (three atomic adds), and on request writes its access log line and adds `Server-Timing`.

@@ -7,6 +7,7 @@ import HTTPMessages
 import NotesStore
 import Scoreboard
 import SystemSupport
+import JSONOutput
 
 /// `GET /status`: the pool as the scoreboard shows it, in the spirit of PHP-FPM's status page, as JSON or,
 /// with `?format=prometheus`, in Prometheus' text format. nginx lets only localhost reach it. A worker that
