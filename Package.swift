@@ -37,10 +37,11 @@ let package = Package(
             resources: [.embedInCode("Migrations"), .embedInCode("Adoptions")]
         ),
         .target(name: "JSONOutput"),
+        .target(name: "PoolStatus", dependencies: ["JSONOutput", "Scoreboard", "SystemSupport"]),
         .target(
             name: "NotesAPI",
             dependencies: [
-                "HTTPMessages", "JSONOutput", "NotesStore", "Scoreboard", "SystemSupport",
+                "HTTPMessages", "JSONOutput", "NotesStore", "PoolStatus", "Scoreboard", "SystemSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // The overlay is read by `make openapi` and the tests, never by the worker.
@@ -78,7 +79,7 @@ let package = Package(
             path: "Tests/NotesTesting"
         ),
         .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),
-        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "JSONOutput", "NotesStore", "NotesTesting", "Scoreboard"]),
+        .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "JSONOutput", "PoolStatus", "SystemSupport", "NotesStore", "NotesTesting", "Scoreboard"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore", "NotesTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: [
             "Supervisor", "Scoreboard", "SystemSupport", .product(name: "Logging", package: "swift-log"),

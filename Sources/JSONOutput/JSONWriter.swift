@@ -110,3 +110,12 @@
         storage.append(UInt8(ascii: "]"))
     }
 }
+
+extension JSONWriter {
+    /// Milliseconds with three decimals, from seconds.
+    public mutating func milliseconds(_ seconds: Double) {
+        let microseconds = Int((seconds * 1e6).rounded())
+        let fraction = String(microseconds % 1000)
+        number("\(microseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)")
+    }
+}

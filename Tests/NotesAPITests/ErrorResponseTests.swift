@@ -1,3 +1,4 @@
+import SystemSupport
 import HTTPMessages
 import Testing
 @testable import NotesAPI

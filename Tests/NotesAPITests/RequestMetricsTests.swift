@@ -1,6 +1,7 @@
 import HTTPMessages
 import NotesTesting
 import Scoreboard
+import PoolStatus
 import Testing
 @testable import NotesAPI
 
@@ -71,7 +72,7 @@ import Testing
         scoreboard.recordRequest(route: note, status: RequestLabels.statusIndex(.notFound), nanoseconds: 2_000_000)
         scoreboard.publishListenQueue(length: 3, backlog: 1024)
         scoreboard.publishListenQueue(length: 1, backlog: 1024)
-        let snapshot = PoolSnapshot(scoreboard)
+        let snapshot = PoolSnapshot(scoreboard, labels: RequestLabels.names)
         let text = snapshot.prometheusText
         for line in [
             #"notes_requests_total{route="/notes/{note_id}/",status="200"} 1"#,

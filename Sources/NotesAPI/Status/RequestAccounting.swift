@@ -5,6 +5,7 @@ import Darwin
 #endif
 import HTTPMessages
 import Scoreboard
+import SystemSupport
 import JSONOutput
 
 /// What a worker does with each answered request beyond answering it: counts it by route and status in the

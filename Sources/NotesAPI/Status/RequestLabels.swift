@@ -1,4 +1,5 @@
 import HTTPMessages
+import PoolStatus
 import Scoreboard
 
 /// The names of the request counters' indexes: the scoreboard counts by route and status index and knows
@@ -13,6 +14,9 @@ public enum RequestLabels {
         precondition(routes.count <= Scoreboard.metricRoutes, "more routes than the scoreboard counts")
         return routes
     }()
+
+    /// Both, for the status page.
+    public static let names = MetricLabels(routes: routes, statuses: statuses)
 
     public static var unmatchedRoute: Int { routes.count - 1 }
 
