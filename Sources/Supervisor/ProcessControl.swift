@@ -45,6 +45,8 @@ protocol ProcessControl: AnyObject {
     func residentBytes(_ pid: pid_t) -> Int?
     /// A number in 0..<1, for jitter.
     func randomFraction() -> Double
+    /// Connections waiting in the listening socket's accept queue, as last sampled (ListenQueueSampler).
+    var queuedConnections: Int { get }
 }
 
 /// What the pool tells the world about itself: /status counters and header, systemd.
@@ -115,6 +117,10 @@ final class SystemProcesses: ProcessControl, PoolReporting {
 
     func randomFraction() -> Double {
         Double.random(in: 0..<1)
+    }
+
+    var queuedConnections: Int {
+        Int(scoreboard.metrics(routes: 0, statuses: 0).listenQueue)
     }
 
     func countRestart(_ cause: RestartCause) {

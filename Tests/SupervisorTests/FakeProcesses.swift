@@ -42,6 +42,8 @@ final class FakeProcesses: ProcessControl, PoolReporting {
     /// What each worker holds, as a test sets it; unknown otherwise.
     var resident: [pid_t: Int] = [:]
     func residentBytes(_ pid: pid_t) -> Int? { resident[pid] }
+    /// The listen queue's length, as a test sets it.
+    var queuedConnections = 0
     var random = 0.5
     func randomFraction() -> Double { random }
     func countRestart(_ cause: RestartCause) { restarts.append(cause) }
