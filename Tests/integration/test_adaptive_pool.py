@@ -56,6 +56,7 @@ def test_grows_under_load_and_shrinks_back_when_idle(launcher):
         idle = re.fullmatch(r"worker (\d+) idle ([\d.]+)s", why)
         assert idle and idle[1] and float(idle[2]) >= IDLE_TIMEOUT, why
         assert not re.search(rf"worker {idle[1]} killed", log), log
+    print(f"adaptive pool under load: {report.summary()}; changes: {pool_lines(log)}")
     doc = stack.status()
     assert_status(doc, workers=1)
     assert doc["restarts"]["scaled_down"] == 2, doc["restarts"]
