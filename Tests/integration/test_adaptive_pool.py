@@ -62,6 +62,23 @@ def test_grows_under_load_and_shrinks_back_when_idle(launcher):
     assert doc["restarts"]["scaled_down"] == 2, doc["restarts"]
 
 
+def test_never_grows_past_the_database_connections_it_is_granted(launcher):
+    stack = adaptive(launcher, "adaptive-capped", 1, 4, "--database-connections", "2")
+    sup = stack.supervisor
+    sup.wait_ready()
+    load = stack.load(connections=6, max_requests=20000)
+    wait_until(lambda: len(sup.worker_pids()) == 2, 30, what=lambda: f"the pool to grow to 2\n{sup.log()}")
+    seen = set()
+    for _ in range(40):  # every worker busy all along: the pool would grow to 4 without the cap
+        load.wait_more(10)
+        seen.add(len(sup.worker_pids()))
+    report = load.stop()
+    assert_load_clean(report, stack.diagnostics())
+    assert max(seen) == 2, seen
+    assert all(b <= 2 for _, b, _ in pool_lines(sup.log())), sup.log()
+    assert stack.status()["supervisor"]["target_workers"] == 2
+
+
 def test_ttin_and_ttou_move_the_range(launcher):
     stack = adaptive(launcher, "adaptive-signals", 1, 2)
     sup = stack.supervisor
