@@ -3,6 +3,10 @@ import Scoreboard
 /// The adaptive pool (`--workers-min`, `--workers-max`, `--worker-idle-timeout`): each tick, what the workers'
 /// slots and the listen queue show goes to `PoolSizing.decide`, whose decision becomes the target.
 extension Pool {
+    /// Connections left under what the workers measured: one for an operator's psql or a migration, one for
+    /// two workers that read the room at once and each counted without the other.
+    static let databaseMargin = 2
+
     func resize() {
         guard mode == .serving, !sizing.isFixed else { return }
         switch sizing.decide(observation()) {
@@ -47,7 +51,9 @@ extension Pool {
             }
         }
         // Every process of the pool holds one connection until it exits, leaving ones included.
-        let room = settings.databaseConnections.map { $0 - workers.count }
+        let granted = settings.databaseConnections.map { $0 - workers.count }
+        let measured = control.databaseRoom.map { $0 - Self.databaseMargin }
+        let room = [granted, measured].compactMap { $0 }.min()
         return PoolSizing.Observation(
             workers: active.count, starting: starting, busy: busy, queued: control.queuedConnections,
             databaseRoom: room, idle: idle)

@@ -47,6 +47,8 @@ protocol ProcessControl: AnyObject {
     func randomFraction() -> Double
     /// Connections waiting in the listening socket's accept queue, as last sampled (ListenQueueSampler).
     var queuedConnections: Int { get }
+    /// How many more connections the database takes, as the last worker to start read it; nil before any.
+    var databaseRoom: Int? { get }
 }
 
 /// What the pool tells the world about itself: /status counters and header, systemd.
@@ -122,6 +124,8 @@ final class SystemProcesses: ProcessControl, PoolReporting {
     var queuedConnections: Int {
         Int(scoreboard.metrics(routes: 0, statuses: 0).listenQueue)
     }
+
+    var databaseRoom: Int? { scoreboard.databaseRoom }
 
     func countRestart(_ cause: RestartCause) {
         scoreboard.countRestart(cause)

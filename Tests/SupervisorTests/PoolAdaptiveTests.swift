@@ -107,6 +107,21 @@ import Testing
         #expect(h.pool.targetWorkers == 3 && h.processes.spawned.count == 3)
     }
 
+    @Test func leavesAMarginUnderTheRoomTheWorkersMeasured() {
+        let h = harness(min: 2, max: 8)
+        let pids = h.ready()
+        // The last worker to start found 3 more connections free: the pool takes one, leaving the margin of 2.
+        h.processes.databaseRoom = 3
+        for pid in pids { h.processes.busy(pid) }
+        h.processes.queuedConnections = 10
+        h.advance(0.1)
+        #expect(h.pool.targetWorkers == 3)
+        for pid in startNew(h, after: 2) { h.processes.busy(pid) }
+        h.processes.databaseRoom = 2
+        h.advance(0.1)
+        #expect(h.pool.targetWorkers == 3 && h.processes.spawned.count == 3)
+    }
+
     @Test func ttinAndTtouMoveBothEndsOfTheRange() {
         let h = harness(min: 2, max: 3)
         let pids = h.ready()

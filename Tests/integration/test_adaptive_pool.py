@@ -42,6 +42,8 @@ def test_grows_under_load_and_shrinks_back_when_idle(launcher):
     report = load.stop()
     assert_load_clean(report, stack.diagnostics())
 
+    # Each worker read the database's connection room (the supervisor's cap) without an error.
+    assert "cannot read the database's connection room" not in sup.log(), sup.log()
     grew = [(a, b, why) for a, b, why in pool_lines(sup.log()) if b > a]
     assert grew and grew[0][0] == 1 and grew[-1][1] == 3, sup.log()
     assert all(why in ("every worker busy", "requests waiting in the listen queue") for _, _, why in grew), grew
