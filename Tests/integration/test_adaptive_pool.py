@@ -99,9 +99,9 @@ def test_ttin_and_ttou_move_the_range(launcher):
 
 
 def test_workers_and_a_range_together_are_refused(launcher, migrated_db):
-    sup = launcher.supervisor(migrated_db, name="both", workers=2, start=False,
-                              extra_args=["--workers-min", "1", "--workers-max", "3"])
-    cmd = sup.command()
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=sup.environment())
-    assert done.returncode != 0
-    assert "--workers N is a fixed pool" in done.stderr, done.stderr
+    both = launcher.supervisor(migrated_db, name="both", workers=2, start=False,
+                               extra_args=["--workers-min", "1", "--workers-max", "3"])
+    inverted = launcher.supervisor(migrated_db, name="inverted", start=False, workers_range=(3, 2))
+    for sup, message in ((both, "--workers N is a fixed pool"), (inverted, "--workers-min (3) must not be above --workers-max (2)")):
+        done = subprocess.run(sup.command(), capture_output=True, text=True, timeout=30, env=sup.environment())
+        assert done.returncode != 0 and message in done.stderr, done.stderr
