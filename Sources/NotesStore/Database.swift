@@ -163,6 +163,15 @@ public final class Database: StatementRunner {
         _ = try execute("SELECT 1", label: "ping")
     }
 
+    /// How many more client connections the server accepts now, this one counted: what an adaptive pool may
+    /// still open (superuser_reserved_connections are not for it).
+    public func connectionRoom() throws(StoreError) -> Int {
+        let room = try execute(Self.connectionRoomSQL, label: "connection room")
+        return Int(room.int64(row: 0, column: 0))
+    }
+
+    static let connectionRoomSQL = "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int"
+
     /// The highest migration recorded in `schema_migrations`, 0 for a database never migrated.
     public func schemaVersion() throws(StoreError) -> Int {
         try Self.schemaVersion(on: connected())

@@ -49,6 +49,17 @@ extension Scoreboard {
     public static var metricRoutes: Int { Int(NOTES_METRIC_ROUTES) }
     public static var metricStatuses: Int { Int(NOTES_METRIC_STATUSES) }
 
+    /// What a worker just read from the database: how many more connections it takes.
+    public func publishDatabaseRoom(_ room: Int) {
+        notes_counter_store(&board.pointee.metrics.database_room_plus_one, UInt64(max(0, room)) + 1)
+    }
+
+    /// The last reading of `publishDatabaseRoom`; nil before any.
+    public var databaseRoom: Int? {
+        let value = notes_counter_load(&board.pointee.metrics.database_room_plus_one)
+        return value == 0 ? nil : Int(value - 1)
+    }
+
     /// The supervisor's sample of the listening socket's accept queue; the maximum since start follows it.
     public func publishListenQueue(length: UInt64, backlog: UInt64) {
         notes_counter_store(&board.pointee.metrics.listen_queue, length)

@@ -52,13 +52,13 @@ public final class Arbiter {
         pool = Pool(
             settings: Pool.Settings(
                 gracefulTimeout: configuration.gracefulTimeout, requestTimeout: configuration.requestTimeout,
-                recycling: configuration.recycling),
-            targetWorkers: configuration.workers, environment: try Self.workerEnvironment(configuration).entries,
+                recycling: configuration.recycling, databaseConnections: configuration.databaseConnections),
+            sizing: configuration.sizing, environment: try Self.workerEnvironment(configuration).entries,
             control: processes, reporting: processes, logger: logger)
         scoreboard.publishSupervisor(pid: getpid(), startedAtUnixMicroseconds: wallClockMicroseconds(), listen: socket.address.description)
         pool.publishPool()
         let queueSampler = ListenQueueSampler(socket: socket, scoreboard: scoreboard, logger: logger)
-        logger.info("listening on \(socket.address) with \(pool.targetWorkers) workers of \(configuration.workerBinary)")
+        logger.info("listening on \(socket.address) with \(pool.describeRange()) of \(configuration.workerBinary)")
 
         while true {
             for signo in signals.drain() { handle(signo) }

@@ -24,27 +24,36 @@ extension Pool {
         for pid in Array(workers.keys) { kill(pid, .quit) }
     }
 
-    /// TTIN: one worker more.
+    /// TTIN: one worker more at both ends of the range (a fixed pool: one worker more).
     func addWorker(_ signo: Int32) {
         guard !mode.isStopping else { return }
-        targetWorkers += 1
+        sizing.raise()
+        targetWorkers = sizing.isFixed ? sizing.minimum : max(targetWorkers, sizing.minimum)
         publishPool()
-        logger.info("received \(signalName(signo)): \(targetWorkers) workers")
+        logger.info("received \(signalName(signo)): \(describeRange())")
     }
 
-    /// TTOU: one worker fewer, never none; the newest is retired.
+    /// TTOU: one worker fewer at both ends of the range, never below one; when the target is then above the
+    /// maximum, the newest worker is retired.
     func removeWorker(_ signo: Int32) {
         guard !mode.isStopping else { return }
-        guard targetWorkers > 1 else {
+        guard sizing.lower() else {
             logger.info("received \(signalName(signo)): already at 1 worker")
             return
         }
-        targetWorkers -= 1
+        let over = targetWorkers > sizing.maximum
+        targetWorkers = min(targetWorkers, sizing.maximum)
         publishPool()
-        logger.info("received \(signalName(signo)): \(targetWorkers) workers")
+        logger.info("received \(signalName(signo)): \(describeRange())")
+        guard over else { return }
         if let newest = activeWorkers.max(by: { $0.startedAt < $1.startedAt }) {
             retire(newest.pid, .scaledDown)
         }
+    }
+
+    /// "3 workers" for a fixed pool, "2...6 workers (target 3)" for an adaptive one.
+    func describeRange() -> String {
+        sizing.isFixed ? "\(targetWorkers) workers" : "\(sizing.minimum)...\(sizing.maximum) workers (target \(targetWorkers))"
     }
 
     /// Passes a signal on to every worker (USR1: reopen the log file).

@@ -33,6 +33,10 @@ extension Pool {
             reporting.countRestart(.scaledDown)
             logger.info("worker \(pid) retired (one worker fewer): \(exit)")
             return
+        case .idle:
+            reporting.countRestart(.scaledDown)
+            logger.info("worker \(pid) retired (idle, the pool shrinks): \(exit)")
+            return
         case .unresponsive(let state):
             reporting.countRestart(.timeout)
             logger.warning("worker \(pid) \(exit) by the watchdog (unresponsive while \(state)); replacing it")

@@ -23,6 +23,9 @@ final class Pool {
         var requestTimeout: Double?
         /// When a healthy worker is replaced all the same (`--max-worker-rss`, `--max-worker-lifetime`).
         var recycling = Recycling.none
+        /// Connections the database grants the whole pool (`--database-connections`); an adaptive pool never
+        /// grows past it. nil: no limit known.
+        var databaseConnections: Int? = nil
     }
 
     let settings: Settings
@@ -32,7 +35,10 @@ final class Pool {
 
     var workers: [pid_t: PoolWorker] = [:]
     var mode = PoolMode.starting
+    /// What the pool currently wants: the sizing's latest decision (Pool+Sizing.swift), TTIN/TTOU, or the fixed size.
     var targetWorkers: Int
+    /// The range the pool moves in (`--workers N` is N...N) and when an idle worker goes.
+    var sizing: PoolSizing
     /// The generation new workers start in.
     var generation = 1
     /// The highest generation number used so far: an abandoned reload's number is not used again.
@@ -44,10 +50,11 @@ final class Pool {
     var awaitingReplacement: [pid_t] = []
     let crashBackoff = CrashBackoff()
 
-    init(settings: Settings, targetWorkers: Int, environment: [String], control: ProcessControl,
+    init(settings: Settings, sizing: PoolSizing, environment: [String], control: ProcessControl,
          reporting: PoolReporting, logger: Logger) {
         self.settings = settings
-        self.targetWorkers = targetWorkers
+        self.sizing = sizing
+        self.targetWorkers = sizing.minimum
         self.environment = environment
         self.control = control
         self.reporting = reporting
@@ -79,6 +86,7 @@ final class Pool {
         recycleWorkers()
         escalateRetirements()
         if !mode.isStopping {
+            resize()
             startMissingWorkers()
             finishReloadOrStartWhenReady()
         }

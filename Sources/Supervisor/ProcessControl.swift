@@ -45,6 +45,10 @@ protocol ProcessControl: AnyObject {
     func residentBytes(_ pid: pid_t) -> Int?
     /// A number in 0..<1, for jitter.
     func randomFraction() -> Double
+    /// Connections waiting in the listening socket's accept queue, as last sampled (ListenQueueSampler).
+    var queuedConnections: Int { get }
+    /// How many more connections the database takes, as the last worker to start read it; nil before any.
+    var databaseRoom: Int? { get }
 }
 
 /// What the pool tells the world about itself: /status counters and header, systemd.
@@ -116,6 +120,12 @@ final class SystemProcesses: ProcessControl, PoolReporting {
     func randomFraction() -> Double {
         Double.random(in: 0..<1)
     }
+
+    var queuedConnections: Int {
+        Int(scoreboard.metrics(routes: 0, statuses: 0).listenQueue)
+    }
+
+    var databaseRoom: Int? { scoreboard.databaseRoom }
 
     func countRestart(_ cause: RestartCause) {
         scoreboard.countRestart(cause)

@@ -2,7 +2,14 @@ import SystemSupport
 
 public struct SupervisorConfiguration: Sendable {
     public var listen: ListenAddress
+    /// The pool's size, or with `workersMaximum` its minimum.
     public var workers: Int
+    /// An adaptive pool grows up to this many workers (`--workers-max`); nil: a fixed pool of `workers`.
+    public var workersMaximum: Int? = nil
+    /// An adaptive pool retires a worker idle this long (seconds) while above its minimum.
+    public var workerIdleTimeout: Double = 30
+    /// Connections the database grants the pool (`--database-connections`); nil: unknown, no cap.
+    public var databaseConnections: Int? = nil
     public var workerBinary: String
     /// How long workers may take to finish their requests when they are asked to stop, before SIGKILL.
     public var gracefulTimeout: Double
@@ -46,6 +53,11 @@ public struct SupervisorConfiguration: Sendable {
         self.environmentFile = environmentFile
         self.allowedPeers = allowedPeers
         self.runAs = runAs
+    }
+
+    var sizing: PoolSizing {
+        guard let workersMaximum, workersMaximum != workers else { return .fixed(workers) }
+        return PoolSizing(minimum: workers, maximum: workersMaximum, idleTimeout: workerIdleTimeout)
     }
 
     /// Variables every worker gets whatever the inherited environment and the environment file say.

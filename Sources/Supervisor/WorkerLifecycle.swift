@@ -11,6 +11,8 @@ enum RetirementReason: Equatable {
     case reload
     /// TTOU: the pool has one worker fewer.
     case scaledDown
+    /// An adaptive pool above its minimum: it was idle for `--worker-idle-timeout`.
+    case idle
     /// TERM or INT: the whole pool stops.
     case stopping
     /// The watchdog saw no progress in its slot for `--timeout` seconds, while it was in `state`.

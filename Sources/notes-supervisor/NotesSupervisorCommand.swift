@@ -18,7 +18,8 @@ struct NotesSupervisorCommand: ParsableCommand {
             Signals: TERM or INT stops gracefully (workers finish their request, then exit; any still \
             running after --graceful-timeout are killed); QUIT kills the workers at once; HUP starts a new \
             generation of workers from the binary on disk and retires the old one once the new one accepts; \
-            TTIN and TTOU add or remove a worker; USR1 reopens --log-file. A worker that dies is replaced.
+            TTIN and TTOU add or remove a worker (with --workers-min/--workers-max: move both ends of the \
+            range); USR1 reopens --log-file. A worker that dies is replaced.
             Workers inherit the environment, DATABASE_URL included, plus --env-file.
             On TCP, workers answer only the addresses of --allow-from (or FCGI_WEB_SERVER_ADDRS) when given.
             Started as root, it needs --user: it binds its socket and opens its log file, then switches to that \
@@ -36,8 +37,28 @@ struct NotesSupervisorCommand: ParsableCommand {
     })
     var listen = ListenAddress.unix(path: "/run/notes/notes.sock")
 
-    @Option(help: "Number of worker processes (default: the number of CPUs).")
+    @Option(help: "Number of worker processes, a fixed pool (default: the number of CPUs).")
     var workers: Int?
+
+    @Option(help: "An adaptive pool: never fewer workers than this (default with --workers-max: 1).")
+    var workersMin: Int?
+
+    @Option(help: "An adaptive pool: grows up to this many workers while requests wait or every worker is busy (default with --workers-min: the number of CPUs, at least --workers-min).")
+    var workersMax: Int?
+
+    @Option(help: "Seconds a worker of an adaptive pool may stay idle before it is retired, while the pool is above --workers-min.")
+    var workerIdleTimeout: Double = 30
+
+    @Option(help: "Connections the database grants this pool (max_connections less superuser_reserved_connections and other clients' share); an adaptive pool never grows past it (default: no limit).")
+    var databaseConnections: Int?
+
+    /// (minimum, maximum) of the pool: equal for a fixed pool.
+    var poolRange: (Int, Int) {
+        let cpus = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        if workersMin == nil && workersMax == nil { return (workers ?? cpus, workers ?? cpus) }
+        let minimum = workersMin ?? 1
+        return (minimum, workersMax ?? max(minimum, cpus))
+    }
 
     @Option(help: "Path of the worker executable (default: notes-worker beside this executable).")
     var workerBinary: String?
@@ -133,6 +154,21 @@ struct NotesSupervisorCommand: ParsableCommand {
             throw ValidationError("--allow-from works on IPv4 listen addresses only, not on \(listen)")
         }
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if workers != nil && (workersMin != nil || workersMax != nil) {
+            throw ValidationError(
+                "--workers N is a fixed pool; for an adaptive one give --workers-min and --workers-max instead, not both")
+        }
+        if let workersMin, workersMin < 1 { throw ValidationError("--workers-min must be at least 1") }
+        if let workersMax, workersMax < 1 { throw ValidationError("--workers-max must be at least 1") }
+        let (minimum, maximum) = poolRange
+        if minimum > maximum {
+            throw ValidationError("--workers-min (\(minimum)) must not be above --workers-max (\(maximum))")
+        }
+        if workerIdleTimeout <= 0 { throw ValidationError("--worker-idle-timeout must be positive") }
+        if let databaseConnections, databaseConnections < minimum {
+            throw ValidationError(
+                "--database-connections (\(databaseConnections)) leaves no room for the pool's \(minimum) workers")
+        }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
         if timeout < 0 { throw ValidationError("--timeout must not be negative") }
         if maxRequests < 0 || maxRequestsJitter < 0 {
@@ -148,7 +184,7 @@ struct NotesSupervisorCommand: ParsableCommand {
         let logger = Logger(label: "notes-supervisor")
         var configuration = SupervisorConfiguration(
             listen: listen,
-            workers: workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
+            workers: poolRange.0,
             workerBinary: workerBinary ?? Self.siblingWorkerBinary(),
             gracefulTimeout: gracefulTimeout,
             socketGroup: socketGroup,
@@ -161,6 +197,9 @@ struct NotesSupervisorCommand: ParsableCommand {
             runAs: try accountToBecome()
         )
         configuration.recycling = recycling
+        configuration.workersMaximum = poolRange.1
+        configuration.workerIdleTimeout = workerIdleTimeout
+        configuration.databaseConnections = databaseConnections
         configuration.accessLog = accessLog
         configuration.serverTiming = serverTiming
         do {

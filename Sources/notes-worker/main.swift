@@ -36,6 +36,12 @@ func serve(_ options: WorkerOptions) -> Int32 {
             applicationName: "notes-worker-\(getpid())", statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
         let database = try Database(
             settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
+        // Read once, before the worker shows ready: the supervisor grows the pool no further than this allows.
+        if let scoreboard {
+            do { scoreboard.publishDatabaseRoom(try database.connectionRoom()) } catch {
+                logger.warning("cannot read the database's connection room: \(error)")
+            }
+        }
         let application = NotesApplication(runner: database, scoreboard: scoreboard, logger: logger)
         let requestLimit = options.requestLimit()
         let accessLog = try options.accessLog.map { path throws(SystemError) in try AppendFile(path: path) }

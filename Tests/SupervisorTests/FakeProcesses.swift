@@ -42,6 +42,10 @@ final class FakeProcesses: ProcessControl, PoolReporting {
     /// What each worker holds, as a test sets it; unknown otherwise.
     var resident: [pid_t: Int] = [:]
     func residentBytes(_ pid: pid_t) -> Int? { resident[pid] }
+    /// The listen queue's length, as a test sets it.
+    var queuedConnections = 0
+    /// The connections the database takes, as a worker would publish them; unknown otherwise.
+    var databaseRoom: Int?
     var random = 0.5
     func randomFraction() -> Double { random }
     func countRestart(_ cause: RestartCause) { restarts.append(cause) }

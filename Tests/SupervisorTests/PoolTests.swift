@@ -12,11 +12,14 @@ struct PoolHarness {
     let log = LogLines()
     let pool: Pool
 
-    init(workers: Int = 2, timeout: Double? = 2, gracefulTimeout: Double = 30, recycling: Recycling = .none) {
+    init(workers: Int = 2, timeout: Double? = 2, gracefulTimeout: Double = 30, recycling: Recycling = .none,
+         sizing: PoolSizing? = nil, databaseConnections: Int? = nil) {
         let sink = log
         pool = Pool(
-            settings: Pool.Settings(gracefulTimeout: gracefulTimeout, requestTimeout: timeout, recycling: recycling),
-            targetWorkers: workers, environment: [], control: processes, reporting: processes,
+            settings: Pool.Settings(
+                gracefulTimeout: gracefulTimeout, requestTimeout: timeout, recycling: recycling,
+                databaseConnections: databaseConnections),
+            sizing: sizing ?? .fixed(workers), environment: [], control: processes, reporting: processes,
             logger: Logger(label: "test", factory: { _ in CapturingLogHandler(sink: sink) }))
     }
 

@@ -65,6 +65,10 @@ typedef struct {
     uint64_t listen_queue;
     uint64_t listen_queue_max;
     uint64_t listen_backlog;
+    /* connections the database still takes (max_connections less the reserved ones and every client backend),
+       plus one, 0 before any reading: written by each worker once it has connected, read by the supervisor's
+       adaptive pool */
+    uint64_t database_room_plus_one;
     /* accepting workers (high 32 bits) and busy ones (low 32 bits) in one word, so that one atomic add tells
        its caller whether it made every accepting worker busy, or ended that */
     uint64_t pool_occupancy;

@@ -33,6 +33,9 @@ GRACEFUL_TIMEOUT = 10
 class SupervisorOptions:
     """What a Supervisor is started with beyond its pool (the database, the number of workers, unix or TCP)."""
     extra_args: Iterable[str] = ()  # more command-line arguments, e.g. ["--timeout", "2"]
+    # An adaptive pool: (minimum, maximum) as --workers-min/--workers-max instead of --workers N; the workers
+    # the Supervisor waits for at start are then the minimum.
+    workers_range: Optional[tuple] = None
     env: dict = field(default_factory=dict)  # overrides of the environment (e.g. NOTIFY_SOCKET); None removes one
     worker_binary: Optional[Path] = None  # --worker-binary
     log_file: Optional[Path] = None  # --log-file; Supervisor.log() then reads both that file and stderr
@@ -55,7 +58,8 @@ class Supervisor:
         self.db = db
         self.run_dir = make_dir(run_dir)
         give_to_service_user(self.run_dir)  # the supervisor removes its socket and reopens its log file here
-        self.workers = workers
+        self.workers_range = options.workers_range
+        self.workers = workers if self.workers_range is None else self.workers_range[0]
         self.log_path = run_dir / "supervisor.log"
         self.listen_socket = options.listen_socket
         if self.listen_socket is not None:
@@ -93,7 +97,11 @@ class Supervisor:
         return ("127.0.0.1", self.port)
 
     def command(self) -> list[str]:
-        cmd = [str(self.bin_dir / "notes-supervisor"), "--listen", self.listen, "--workers", str(self.workers),
+        if self.workers_range is None:
+            pool = ["--workers", str(self.workers)]
+        else:
+            pool = ["--workers-min", str(self.workers_range[0]), "--workers-max", str(self.workers_range[1])]
+        cmd = [str(self.bin_dir / "notes-supervisor"), "--listen", self.listen, *pool,
                "--graceful-timeout", f"{self.graceful_timeout:g}"]
         if self.socket_path is not None and self.listen_socket is None and is_root() and group_exists("www-data"):
             cmd += ["--socket-group", "www-data"]  # nginx's workers run as www-data when nginx starts as root
