@@ -38,6 +38,7 @@ let package = Package(
         ),
         .target(name: "JSONOutput"),
         .target(name: "PoolStatus", dependencies: ["JSONOutput", "Scoreboard", "SystemSupport"]),
+        .target(name: "SupervisorStatus", dependencies: ["FastCGIResponder", "HTTPMessages", "JSONOutput", "PoolStatus", "Scoreboard"]),
         .target(
             name: "NotesAPI",
             dependencies: [
@@ -60,7 +61,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "notes-supervisor", dependencies: [
-            "Supervisor", "ServiceLog", "SystemSupport",
+            "Supervisor", "SupervisorStatus", "Scoreboard", "ServiceLog", "SystemSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -85,5 +86,6 @@ let package = Package(
             "Supervisor", "Scoreboard", "SystemSupport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ProcessStacksTests", dependencies: ["ProcessStacks"]),
+        .testTarget(name: "SupervisorStatusTests", dependencies: ["SupervisorStatus", "HTTPMessages", "Scoreboard"]),
     ]
 )

@@ -9,7 +9,7 @@ typealias Routes = Router<Endpoint>
 /// Every endpoint of the service, in the order the OpenAPI document lists them.
 enum Endpoints {
     static let all: [Endpoint] = NotesEndpoints.all + AuthorEndpoints.all + ArticleEndpoints.all
-        + [HealthEndpoint.check, HealthEndpoint.liveness, StatusEndpoint.status, OpenAPIEndpoint.serve]
+        + [HealthEndpoint.check, HealthEndpoint.liveness, StatusEndpoint.live, StatusEndpoint.status, OpenAPIEndpoint.serve]
 }
 
 /// The HTTP API: routes each request to its endpoint, runs the endpoints' queries together, and maps

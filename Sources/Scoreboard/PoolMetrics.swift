@@ -148,3 +148,28 @@ extension Scoreboard {
         }
     }
 }
+
+extension Scoreboard {
+    /// Workers write the names of the route and status indexes they count by, so that the supervisor, which
+    /// knows no routes, can name them; false when they do not fit.
+    @discardableResult
+    public func publishMetricLabels(routes: [String], statuses: [String]) -> Bool {
+        let text = Array((routes.map { $0 + "\n" }.joined() + "\n" + statuses.map { $0 + "\n" }.joined()).utf8)
+        return withUnsafeMutableBytes(of: &board.pointee.metrics.labels) { buffer in
+            guard text.count < buffer.count, !text.contains(0) else { return false }
+            buffer.copyBytes(from: text)
+            buffer[text.count] = 0
+            return true
+        }
+    }
+
+    /// The names the workers published; nil before the first worker did.
+    public var metricLabels: (routes: [String], statuses: [String])? {
+        let text = withUnsafeBytes(of: &board.pointee.metrics.labels) { buffer in
+            String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let gap = lines.firstIndex(of: ""), gap + 1 < lines.count else { return nil }
+        return (Array(lines[..<gap]), lines[(gap + 1)...].filter { !$0.isEmpty })
+    }
+}

@@ -24,8 +24,14 @@ public final class Arbiter {
     private let scoreboard: Scoreboard
     private let notifier: SystemdNotifier?
 
-    public init(configuration: SupervisorConfiguration, logger: Logger) throws(SystemError) {
+    /// Makes what answers on the status listener from its socket and the scoreboard; the supervisor's loop calls
+    /// the result whenever the listener has connections waiting.
+    public typealias StatusServiceFactory = (_ listenFD: Int32, _ scoreboard: Scoreboard) throws -> () -> Void
+    private let statusServiceFactory: StatusServiceFactory?
+
+    public init(configuration: SupervisorConfiguration, logger: Logger, statusService: StatusServiceFactory? = nil) throws(SystemError) {
         self.configuration = configuration
+        self.statusServiceFactory = statusService
         self.logger = logger
         self.scoreboard = try Scoreboard.create()
         self.notifier = SystemdNotifier(socketPath: getenv("NOTIFY_SOCKET").map { String(cString: $0) })
@@ -43,7 +49,20 @@ public final class Arbiter {
         } else {
             socket = try ListenSocket(address: configuration.listen, group: configuration.socketGroup)
         }
+        // Bound before the switch of user, like the workers' socket: its directory may be root's.
+        let statusSocket = try configuration.statusListen.map { address throws(SystemError) in
+            try ListenSocket(address: address, group: configuration.socketGroup)
+        }
         if let user = configuration.runAs { try switchUser(to: user) } else { try forbidNewPrivileges() }
+        var answerStatus: (() -> Void)?
+        if let statusSocket, let statusServiceFactory {
+            do {
+                answerStatus = try statusServiceFactory(statusSocket.fd, scoreboard)
+            } catch {
+                throw SystemError("status listener on \(statusSocket.address): \(error)", code: EINVAL)
+            }
+            logger.info("answering /status and /livez on \(statusSocket.address)")
+        }
         let launcher = WorkerLauncher(
             binary: configuration.workerBinary, listenFD: socket.fd, scoreboardFD: scoreboard.fd,
             commonArguments: configuration.workerArguments)
@@ -66,8 +85,10 @@ public final class Arbiter {
             if pool.hasStopped { break }
             publishStatus()
             queueSampler.sample()
-            var descriptor = pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0)
-            _ = poll(&descriptor, 1, 100)
+            var descriptors = [pollfd(fd: signals.readFD, events: Int16(POLLIN), revents: 0)]
+            if answerStatus != nil, let statusSocket { descriptors.append(pollfd(fd: statusSocket.fd, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&descriptors, nfds_t(descriptors.count), 100)
+            if descriptors.count > 1, descriptors[1].revents & Int16(POLLIN) != 0 { answerStatus?() }
         }
         logger.info("stopped")
     }

@@ -31,6 +31,8 @@ public struct SupervisorConfiguration: Sendable {
     public var runAs: UserIdentity?
     /// When healthy workers are replaced all the same (`--max-worker-rss`, `--max-worker-lifetime`).
     public var recycling = Recycling.none
+    /// The supervisor's own listener for `/status` and `/livez` (`--status-listen`); nil: none.
+    public var statusListen: ListenAddress?
     /// Workers append one JSON line per request here; SIGUSR1 reopens it.
     public var accessLog: String? = nil
     /// Workers add `Server-Timing` to every answer.

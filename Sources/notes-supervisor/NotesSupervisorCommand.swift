@@ -7,6 +7,7 @@ import ArgumentParser
 import Logging
 import ServiceLog
 import Supervisor
+import SupervisorStatus
 import SystemSupport
 
 @main
@@ -97,6 +98,26 @@ struct NotesSupervisorCommand: ParsableCommand {
             lifetimeJitter: maxWorkerLifetimeJitter ?? maxWorkerLifetime / 10)
     }
 
+    @Option(help: ArgumentHelp(
+        "Where the supervisor itself answers /status and /livez for nginx, so they answer when every worker is busy or stuck; `none` for no such listener (default: beside a unix --listen socket, its name with -status, e.g. /run/notes/notes-status.sock; none for a TCP --listen).",
+        valueName: "address"))
+    var statusListen: String?
+
+    /// --status-listen, or its default beside the workers' socket.
+    func statusAddress() throws -> ListenAddress? {
+        if let statusListen {
+            if statusListen == "none" { return nil }
+            guard let address = ListenAddress(parsing: statusListen) else {
+                throw ValidationError("--status-listen must be unix:/path, host:port or none, not '\(statusListen)'")
+            }
+            guard address != listen else { throw ValidationError("--status-listen must differ from --listen") }
+            return address
+        }
+        guard case .unix(let path) = listen else { return nil }
+        let stem = path.hasSuffix(".sock") ? String(path.dropLast(5)) : path
+        return ListenAddress(parsing: "unix:\(stem)-status.sock")
+    }
+
     @Option(help: "Append logs (the supervisor's and the workers') to this file instead of stderr; USR1 reopens it.")
     var logFile: String?
 
@@ -149,6 +170,7 @@ struct NotesSupervisorCommand: ParsableCommand {
 
     func validate() throws {
         _ = try accountToBecome()
+        _ = try statusAddress()
         if allowFrom != nil, case .tcp(let host, _) = listen, host.contains(":") {
             // libfcgi checks only IPv4 peers: on an IPv6 socket the list would let everyone in.
             throw ValidationError("--allow-from works on IPv4 listen addresses only, not on \(listen)")
@@ -197,13 +219,17 @@ struct NotesSupervisorCommand: ParsableCommand {
             runAs: try accountToBecome()
         )
         configuration.recycling = recycling
+        configuration.statusListen = try statusAddress()
         configuration.workersMaximum = poolRange.1
         configuration.workerIdleTimeout = workerIdleTimeout
         configuration.databaseConnections = databaseConnections
         configuration.accessLog = accessLog
         configuration.serverTiming = serverTiming
         do {
-            try Arbiter(configuration: configuration, logger: logger).run()
+            try Arbiter(configuration: configuration, logger: logger) { fd, scoreboard in
+                let service = try StatusService(listenFD: fd, scoreboard: scoreboard)
+                return service.answerWaiting
+            }.run()
         } catch {
             logger.error("\(error)")
             throw ExitCode.failure

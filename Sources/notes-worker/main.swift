@@ -37,6 +37,7 @@ func serve(_ options: WorkerOptions) -> Int32 {
         let database = try Database(
             settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
         // Read once, before the worker shows ready: the supervisor grows the pool no further than this allows.
+        scoreboard?.publishMetricLabels(routes: RequestLabels.routes, statuses: RequestLabels.statuses)
         if let scoreboard {
             do { scoreboard.publishDatabaseRoom(try database.connectionRoom()) } catch {
                 logger.warning("cannot read the database's connection room: \(error)")

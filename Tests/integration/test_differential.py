@@ -203,13 +203,13 @@ def accept_nginx_refused_paths(ex: Exchange, d: Differential) -> bool:
 
 def accept_own_documents(ex: Exchange, d: Differential) -> bool:
     """The documents differ by nature: ours is one OpenAPI document for both APIs and Swagger UI served by nginx
-    (/docs redirects to /docs/), no ReDoc; /healthz and /status are ours alone."""
+    (/docs redirects to /docs/), no ReDoc; /healthz, /livez and /status are ours alone."""
     path = ex.ours.path.rstrip("/")
     if path == "/openapi.json":
         return ex.ours.status == ex.orig.status == 200
     if path in ("/docs", "/redoc"):
         return ex.orig.status == 200 and ex.ours.status in (301, 404)
-    return path in ("/healthz", "/status") and ex.orig.status == 404 and ex.ours.status == 200
+    return path in ("/healthz", "/livez", "/status") and ex.orig.status == 404 and ex.ours.status == 200
 
 
 def accept_body_limit(ex: Exchange, d: Differential) -> bool:
@@ -249,7 +249,7 @@ KNOWN_DIFFERENCES = [
     Known("options-preflight", "README, nginx and CORS: preflight OPTIONS is answered by nginx with 204",
           accept=accept_options),
     Known("own-documents", "README, The API and Interactive documentation: /openapi.json documents both APIs, /docs "
-          "is Swagger UI from nginx; /healthz and /status", accept=accept_own_documents),
+          "is Swagger UI from nginx; /healthz, /livez and /status", accept=accept_own_documents),
     Known("body-limit", "README, errors: 413 for a body over 1 MiB", accept=accept_body_limit),
     Known("nginx-refused-paths", "docs/SECURITY.md, hostile input: .. above / and %00 or a control byte in the path "
           "are nginx's 400", accept=accept_nginx_refused_paths),

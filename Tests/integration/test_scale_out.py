@@ -137,7 +137,8 @@ def connection_refused(address: str, port: int) -> bool:
 
 def test_several_hosts_variant_changes_only_the_upstream_block(tmp_path):
     """scripts/nginx-local renders notes.conf with notes-upstream.conf's block for a list of addresses, and
-    nothing else differs from the single-socket rendering: one source of truth for the rest of the site."""
+    nothing else differs from the single-socket rendering but the status upstream (the supervisor's socket
+    beside a unix one; the workers, which answer /status too, on TCP): one source of truth for the rest."""
     state = make_dir(tmp_path / "render")
     site = state / "nginx" / "notes-site.conf"
 
@@ -153,9 +154,19 @@ def test_several_hosts_variant_changes_only_the_upstream_block(tmp_path):
         end = lines.index("}", start)
         return lines[:start] + lines[end + 1:], lines[start:end + 1]
 
+    def status_servers(lines: list[str]) -> tuple[list[str], list[str]]:
+        start = lines.index("upstream notes_status {")
+        end = lines.index("}", start)
+        return lines[:start] + lines[end + 1:], [l.strip() for l in lines[start:end] if l.strip().startswith("server ")]
+
+    single, single_status = status_servers(single)
+    several, several_status = status_servers(several)
+    assert single_status == ["server unix:/run/notes/notes-status.sock; # nginx-local: status-address"]
+    assert several_status == [f"server {a}; # nginx-local: status-address"
+                              for a in ("127.0.0.1:9001", "127.0.0.1:9002", "10.0.0.3:9000")]
     single_rest, single_block = split(single)
     several_rest, several_block = split(several)
-    assert single_rest == several_rest, "only the upstream block may differ"
+    assert single_rest == several_rest, "only the upstream blocks may differ"
     assert [l.strip() for l in single_block if l.strip().startswith("server ")] == \
         ["server unix:/run/notes/notes.sock max_fails=0; # nginx-local: fastcgi-address"]
     servers = [l.strip() for l in several_block if l.strip().startswith("server ")]

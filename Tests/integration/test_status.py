@@ -32,11 +32,9 @@ def test_status_document(pool):
     assert doc["workers"]["total"] == WORKERS
     assert doc["workers"]["idle"] + doc["workers"]["busy"] == WORKERS, doc
     assert {w["pid"] for w in doc["worker_list"]} == pids
-    # the worker answering is busy with this very request
-    answering = [w for w in doc["worker_list"] if w["current_request"]
-                 and w["current_request"]["path"] == "/status"]
-    assert len(answering) == 1 and answering[0]["state"] == "busy", doc
-    assert answering[0]["current_request"]["method"] == "GET", doc
+    # The supervisor answers it from the scoreboard (nginx routes /status to its own listener): no worker is busy
+    # with it.
+    assert not [w for w in doc["worker_list"] if w["current_request"]], doc
 
     accepted = doc["accepted_requests"]
     served = sum(w["requests"] for w in doc["worker_list"])
@@ -78,7 +76,7 @@ def test_status_shows_the_request_in_flight(pool, module_launcher):
         assert entry["state"] == "busy", doc
         cur = entry["current_request"]
         assert cur["method"] == "PUT" and cur["path"] == f"/notes/{note['id']}/", cur
-        assert doc["workers"]["busy"] == 2, f"the held worker and the one answering: {doc}"
+        assert doc["workers"]["busy"] == 1, f"the held worker alone (the supervisor answers /status): {doc}"
         later = status_of(pool)
         (again,) = [w for w in later["worker_list"] if w["pid"] == busy]
         assert again["current_request"]["duration_ms"] >= cur["duration_ms"], (cur, again)
@@ -86,13 +84,11 @@ def test_status_shows_the_request_in_flight(pool, module_launcher):
         session.commit()
     assert_json(put.result(30), 200)
     def released():
-        # The worker that answers /status is busy with that very request: it may be the one released.
         (w,) = [w for w in status_of(pool)["worker_list"] if w["pid"] == busy]
-        current = w["current_request"]
-        return w if w["state"] == "idle" or current["path"].startswith("/status") else None
+        return w if w["state"] == "idle" else None
     entry = wait_until(released, 10, what=f"worker {busy} to be done with the PUT")
     assert entry["last_request_ms"] is not None, entry
-    assert entry["current_request"] is None or entry["current_request"]["path"].startswith("/status"), entry
+    assert entry["current_request"] is None, entry
 
 
 def test_status_prometheus(pool):
@@ -125,7 +121,8 @@ def test_status_prometheus(pool):
     assert accepted[1] >= 1
     states = {labels["state"]: value for labels, value in values("notes_workers")}
     assert set(states) == {"idle", "busy", "starting", "retiring"}, states
-    assert states["idle"] + states["busy"] == WORKERS and states["busy"] >= 1, states
+    # The supervisor answered: no worker is busy with it.
+    assert states["idle"] == WORKERS and states["busy"] == 0, states
     causes = {labels["cause"]: value for labels, value in values("notes_worker_restarts_total")}
     assert set(causes) == set(RESTART_CAUSES), causes
     per_worker = values("notes_worker_requests_total")
@@ -167,3 +164,25 @@ def test_worker_without_supervisor_has_no_status(launcher, migrated_db):
     worker.wait_connected(migrated_db)
     assert_json(fastcgi_request(worker.socket_path, "GET", "/status"), 404, {"detail": "Not Found"})
     assert_json(fastcgi_request(worker.socket_path, "GET", "/healthz"), 200, {"status": "ok"})
+
+
+def test_status_and_livez_answer_while_every_worker_is_stopped(pool):
+    """The supervisor answers /status and /livez itself, so they answer when no worker can (PHP-FPM's
+    pm.status_listen): every worker SIGSTOPped, both still answer through nginx, and /status shows the workers."""
+    sup = pool.supervisor
+    pids = sup.wait_ready()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        live = pool.client.get("/livez")
+        assert assert_json(live, 200) == {"status": "ok"}
+        doc = assert_status(assert_json(pool.client.get("/status"), 200), pid=sup.pid, workers=WORKERS)
+        assert {w["pid"] for w in doc["worker_list"]} == pids
+        text = pool.client.get("/status?format=prometheus")
+        assert text.status == 200 and parse_prometheus(text.body.decode())
+        assert pool.client.get("/status?format=xml").status == 422
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert pool.client.get("/notes/").status == 200
+

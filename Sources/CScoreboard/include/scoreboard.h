@@ -15,6 +15,7 @@
 #define NOTES_LISTEN_BYTES 128
 #define NOTES_METRIC_ROUTES 48     /* route indexes the workers count by; the status renderer names them */
 #define NOTES_METRIC_STATUSES 24   /* status indexes, likewise */
+#define NOTES_LABEL_BYTES 4096   /* the counters' names as text (notes_metrics.labels) */
 #define NOTES_METRIC_BUCKETS 16    /* duration buckets, the last one unbounded (+Inf) */
 
 enum notes_worker_state {
@@ -82,6 +83,10 @@ typedef struct {
     uint64_t requests[NOTES_METRIC_ROUTES][NOTES_METRIC_STATUSES];
     uint64_t duration_buckets[NOTES_METRIC_ROUTES][NOTES_METRIC_BUCKETS];
     uint64_t duration_ns_sum[NOTES_METRIC_ROUTES];
+    /* the counters' names, for the supervisor's status page: route names, an empty line, status names, each
+       line ended by a newline, NUL-terminated; written by every worker at start with the same text (a reader
+       racing a writer reads the same bytes) */
+    char labels[NOTES_LABEL_BYTES];
 } notes_metrics;
 
 /// The supervisor's part, written only by the supervisor.

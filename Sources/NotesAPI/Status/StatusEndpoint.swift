@@ -18,11 +18,25 @@ enum StatusEndpoint {
         description: "`json` (default) or `prometheus` (Prometheus text exposition format)")
     static let noScoreboard = ErrorCase.inPlace(.notFound("Not Found"), "The worker runs without a supervisor, so there is no scoreboard")
 
+    /// Answered by the supervisor on its status listener (nginx routes it there), and by a worker asked directly.
+    static let live = Endpoint(
+        "GET", "/livez", operationID: "getLiveness", tag: .service, summary: "Liveness of the pool's supervisor",
+        description: """
+            `{"status": "ok"}` from the supervisor itself, on its own listener (`--status-listen`), for systemd \
+            and orchestrators: it answers while the supervisor's loop runs, whatever the workers do. `/healthz` is \
+            the readiness answer (a worker and its database). nginx answers it only for 127.0.0.1 and ::1.
+            """,
+        success: .document
+    ) { _, _ in
+        Query(value: .response(.json(.ok, Array(#"{"status":"ok"}"#.utf8))))
+    }
+
     static let status = Endpoint(
         "GET", "/status", operationID: "getStatus", tag: .service, summary: "Worker pool status",
         description: """
             The pool as the scoreboard shared by the supervisor and its workers shows it: the supervisor, request and \
-            restart counters, and every worker. JSON by default; `?format=prometheus` gives the same in Prometheus' text \
+            restart counters, and every worker. Answered by the supervisor itself on its own listener \
+            (`--status-listen`, where nginx routes it), so it answers when every worker is busy or stuck. JSON by default; `?format=prometheus` gives the same in Prometheus' text \
             exposition format (`text/plain; version=0.0.4`). nginx answers it only for 127.0.0.1 and ::1 (403 \
             otherwise); a worker started without the supervisor (e.g. under spawn-fcgi) has no scoreboard and answers 404.
             """,

@@ -1,0 +1,132 @@
+import FastCGIResponder
+import HTTPMessages
+import JSONOutput
+import PoolStatus
+import Scoreboard
+
+/// `/status` and `/livez` answered by the supervisor itself, on a listener of its own that nginx routes them to,
+/// as PHP-FPM's master answers `pm.status_listen`: it reads the scoreboard, so it answers when every worker is
+/// busy, stopped or gone. The supervisor's loop calls `answerWaiting` when the listener is readable.
+public final class StatusService {
+    private let responder: FastCGIResponder
+    private let scoreboard: Scoreboard
+
+    /// Short deadlines: a silent peer holds the supervisor's loop, and with it the watchdog, that long at most.
+    public init(listenFD: Int32, scoreboard: Scoreboard) throws(FastCGIError) {
+        responder = try FastCGIResponder(listenFD: listenFD, maxBodyBytes: 0, headTimeoutSeconds: 1, bodyTimeoutSeconds: 1)
+        self.scoreboard = scoreboard
+    }
+
+    public func answerWaiting() {
+        try? responder.answerWaiting { respond(to: $0) }
+    }
+
+    func respond(to request: HTTPRequest) -> HTTPResponse {
+        let page = StatusRequest(request)
+        switch page {
+        case .notFound:
+            return .json(.notFound, Array(#"{"detail":"Not Found"}"#.utf8))
+        case .methodNotAllowed:
+            return .json(.methodNotAllowed, Array(#"{"detail":"Method Not Allowed"}"#.utf8), headers: [("Allow", "GET")])
+        case .live:
+            return .json(.ok, Array(#"{"status":"ok"}"#.utf8))
+        case .badFormat(let value):
+            var writer = JSONWriter(capacity: 256)
+            writer.object { writer, member in
+                member(&writer, "detail")
+                writer.array([value]) { writer, value in
+                    writer.object { writer, member in
+                        member(&writer, "type")
+                        writer.string("enum")
+                        member(&writer, "loc")
+                        writer.array(["query", "format"]) { $0.string($1) }
+                        member(&writer, "msg")
+                        writer.string("Input should be \(StatusRequest.expected)")
+                        member(&writer, "input")
+                        writer.string(value)
+                        member(&writer, "ctx")
+                        writer.object { writer, member in
+                            member(&writer, "expected")
+                            writer.string(StatusRequest.expected)
+                        }
+                    }
+                }
+            }
+            return .json(.unprocessableContent, writer.bytes)
+        case .status(let prometheus):
+            let names = scoreboard.metricLabels ?? (routes: [], statuses: [])
+            let snapshot = PoolSnapshot(scoreboard, labels: MetricLabels(routes: names.routes, statuses: names.statuses))
+            if prometheus {
+                return HTTPResponse(
+                    status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4")], body: Array(snapshot.prometheusText.utf8))
+            }
+            return .json(.ok, snapshot.json)
+        }
+    }
+}
+
+/// What a request to the status listener asks for, read as the workers' router reads `/status` (percent-decoded
+/// path with or without its trailing slash; `format`'s last value, `json` by default).
+enum StatusRequest: Equatable {
+    case status(prometheus: Bool)
+    case live
+    case badFormat(String)
+    case notFound
+    case methodNotAllowed
+
+    static let expected = "'json' or 'prometheus'"
+
+    init(_ request: HTTPRequest) {
+        var path = Self.decoded(request.rawPath, plusAsSpace: false)
+        if path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        guard path == "/status" || path == "/livez" else {
+            self = .notFound
+            return
+        }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            self = .methodNotAllowed
+            return
+        }
+        if path == "/livez" {
+            self = .live
+            return
+        }
+        var format: String?
+        for pair in request.rawQuery.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard Self.decoded(String(parts[0]), plusAsSpace: true) == "format" else { continue }
+            format = parts.count > 1 ? Self.decoded(String(parts[1]), plusAsSpace: true) : ""
+        }
+        switch format {
+        case nil, "json": self = .status(prometheus: false)
+        case "prometheus": self = .status(prometheus: true)
+        case let other?: self = .badFormat(other)
+        }
+    }
+
+    /// `%XX` decoded (and `+` as a space in a query); a malformed escape is kept as it is.
+    static func decoded(_ text: String, plusAsSpace: Bool) -> String {
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        var index = 0
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) {
+                out.append(high << 4 | low)
+                index += 3
+            } else {
+                out.append(plusAsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
+                index += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
