@@ -201,7 +201,8 @@ public struct SlotWriter {
     public func requestStarted(method: String, path: String) {
         let now = monotonicNanoseconds()
         update { slot in
-            slot.state = NOTES_STATE_BUSY.rawValue
+            // A worker told to stop still answers on the connections nginx keeps; it shows retiring until it goes.
+            if slot.state != NOTES_STATE_RETIRING.rawValue { slot.state = NOTES_STATE_BUSY.rawValue }
             slot.request_started_ns = now
             withUnsafeMutableBytes(of: &slot.method) { copyCString(method, into: $0) }
             withUnsafeMutableBytes(of: &slot.path) { copyCString(path, into: $0) }
@@ -213,12 +214,19 @@ public struct SlotWriter {
     public func requestsFinished(_ count: Int) {
         let now = monotonicNanoseconds()
         update { slot in
-            slot.state = NOTES_STATE_IDLE.rawValue
+            if slot.state != NOTES_STATE_RETIRING.rawValue { slot.state = NOTES_STATE_IDLE.rawValue }
             slot.requests += UInt64(count)
             slot.last_request_ns = now - slot.request_started_ns
             slot.heartbeat_ns = now
         }
         scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle, from: .busy, now: now)
+    }
+
+    /// The worker was told to stop (SIGTERM, SIGINT): it finishes what it has and leaves. /status shows it
+    /// retiring from now on, not idle until it is reaped.
+    public func stopping() {
+        update { $0.state = NOTES_STATE_RETIRING.rawValue }
+        scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .none)
     }
 
     /// The worker is leaving on its own; the supervisor reads the reason when it reaps it.

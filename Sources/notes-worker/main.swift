@@ -56,7 +56,10 @@ func serve(_ options: WorkerOptions) -> Int32 {
         // The supervisor's watchdog takes a worker whose slot shows no progress for --timeout for a stuck one.
         let heartbeatEvery = slot == nil ? nil : options.timeoutSeconds.flatMap { $0 > 0 ? heartbeatInterval(timeout: $0) : nil }
         try responder.serve(signals: signals, heartbeatEvery: heartbeatEvery, heartbeat: { slot?.heartbeat() }, onSignal: { signo in
-            guard signo == SIGUSR1 else { return .stop }
+            guard signo == SIGUSR1 else {
+                slot?.stopping()
+                return .stop
+            }
             if let logFile = options.logFile {
                 do { try redirectStderr(toFile: logFile) } catch { logger.error("\(error)") }
             }
