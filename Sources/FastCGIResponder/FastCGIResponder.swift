@@ -142,10 +142,13 @@ public final class FastCGIResponder {
     ///
     /// With `heartbeatEvery` seconds, it wakes at least that often while it waits and calls `heartbeat` when
     /// that much time has passed since the last call: a supervisor's watchdog learns from it that a worker
-    /// with nothing to do is waiting, not stuck.
+    /// with nothing to do is waiting, not stuck. `answered` is told how many requests of a batch were answered
+    /// once their answers are written out (or given up on), so a worker blocked writing to a slow peer is
+    /// still busy with them.
     public func serve(
         signals: SignalPipe, heartbeatEvery: Double? = nil, heartbeat: () -> Void = {},
-        onSignal: (Int32) -> ServeDecision, handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision)
+        onSignal: (Int32) -> ServeDecision, handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision),
+        answered: (Int) -> Void = { _ in }
     ) throws(FastCGIError) {
         epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw .acceptFailed(code: errno) }
@@ -165,13 +168,14 @@ public final class FastCGIResponder {
         try signals.deliveringOnlyInWaits { (waitMask: inout sigset_t) throws(FastCGIError) in
             try serveConnections(
                 signals: signals, waitMask: &waitMask, heartbeatEvery: heartbeatEvery, heartbeat: heartbeat,
-                onSignal: onSignal, handler: handler)
+                onSignal: onSignal, handler: handler, answered: answered)
         }
     }
 
     private func serveConnections(
         signals: SignalPipe, waitMask: inout sigset_t, heartbeatEvery: Double?, heartbeat: () -> Void,
-        onSignal: (Int32) -> ServeDecision, handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision)
+        onSignal: (Int32) -> ServeDecision, handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision),
+        answered: (Int) -> Void
     ) throws(FastCGIError) {
         var ready = [epoll_event](repeating: epoll_event(), count: Self.maxBatch)
         var batch: [Received] = []
@@ -232,6 +236,7 @@ public final class FastCGIResponder {
             for (slot, received) in batch.enumerated() {
                 answer(received, with: responses[slot], from: requests + slot)
             }
+            answered(batch.count)
         }
     }
 

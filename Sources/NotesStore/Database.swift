@@ -34,6 +34,8 @@ public final class Database: StatementRunner {
     /// Nanoseconds spent in PostgreSQL (a round's pipeline, a stream) since this session began: the request
     /// layer reads it before and after a batch to tell database time from its own, knowing no SQL.
     public private(set) var statementNanoseconds: UInt64 = 0
+    /// Told of every wait on PostgreSQL (the worker's scoreboard slot); nil: nobody is.
+    public var waitObserver: (any DatabaseWaitObserver)?
 
     /// Connects, checks that the schema is at `requiredSchemaVersion` or later (when given), and prepares
     /// `statements`; throws if any step fails, so a worker never starts half ready.
@@ -95,7 +97,9 @@ public final class Database: StatementRunner {
             return round.map { _ in .finished(.failure(error)) }
         }
         let started = Self.now()
+        waitObserver?.databaseWaitBegan(statement: round[0].statement.name, count: round.count)
         let outcome = BatchRound(round, on: connection)
+        waitObserver?.databaseWaitEnded()
         statementNanoseconds &+= Self.now() &- started
         if outcome.timedOut { statementTimedOut = true }
         // Whatever state it is in, the next round gets a new connection.
@@ -119,12 +123,18 @@ public final class Database: StatementRunner {
             // The consumer's time (writing rows to the client) is not the database's.
             var consuming: UInt64 = 0
             let started = Self.now()
+            waitObserver?.databaseWaitBegan(statement: statement.name, count: 1)
             let end = connection.stream(statement, parameters) { rows in
                 delivered = true
                 let handedOver = Self.now()
-                defer { consuming &+= Self.now() &- handedOver }
+                waitObserver?.databaseWaitEnded()
+                defer {
+                    consuming &+= Self.now() &- handedOver
+                    waitObserver?.databaseWaitBegan(statement: statement.name, count: 1)
+                }
                 return consume(rows)
             }
+            waitObserver?.databaseWaitEnded()
             statementNanoseconds &+= (Self.now() &- started) &- consuming
             guard case .failed(let error) = end else { return end }
             // Whatever state it is in, the next statement gets a new connection.
@@ -149,7 +159,10 @@ public final class Database: StatementRunner {
 
     /// Runs plain SQL (migrations) on the current connection, outside any pipeline.
     func execute(_ sql: String, label: String) throws(StoreError) -> PGResult {
-        try Self.execute(sql, label: label, on: connected())
+        let connection = try connected()
+        waitObserver?.databaseWaitBegan(statement: label, count: 1)
+        defer { waitObserver?.databaseWaitEnded() }
+        return try Self.execute(sql, label: label, on: connection)
     }
 
     private static func execute(_ sql: String, label: String, on connection: PGConnection) throws(StoreError) -> PGResult {

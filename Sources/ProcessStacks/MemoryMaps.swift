@@ -11,6 +11,8 @@ struct MemoryMaps {
         /// Where `start` is in the file.
         let fileOffset: UInt64
         let path: String
+        /// Mapped executable: code, where a return address must point.
+        let executable: Bool
     }
 
     let mappings: [Mapping]
@@ -29,8 +31,13 @@ struct MemoryMaps {
             let range = fields[0].split(separator: "-")
             guard range.count == 2, let start = UInt64(range[0], radix: 16), let end = UInt64(range[1], radix: 16),
                   let offset = UInt64(fields[2], radix: 16) else { return nil }
-            return Mapping(start: start, end: end, fileOffset: offset, path: String(path))
+            return Mapping(start: start, end: end, fileOffset: offset, path: String(path), executable: fields[1].contains("x"))
         }
+    }
+
+    /// Whether an address is in a file's code.
+    func isCode(_ address: UInt64) -> Bool {
+        mappings.contains { $0.start <= address && address < $0.end && $0.executable }
     }
 
     /// The file an address is mapped from, and the address's offset in that file.

@@ -198,7 +198,7 @@ public struct SlotWriter {
         update { $0.heartbeat_ns = now }
     }
 
-    public func requestStarted(method: String, path: String) {
+    public func requestStarted(method: String, path: String, requestID: String? = nil) {
         let now = monotonicNanoseconds()
         update { slot in
             // A worker told to stop still answers on the connections nginx keeps; it shows retiring until it goes.
@@ -206,6 +206,7 @@ public struct SlotWriter {
             slot.request_started_ns = now
             withUnsafeMutableBytes(of: &slot.method) { copyCString(method, into: $0) }
             withUnsafeMutableBytes(of: &slot.path) { copyCString(path, into: $0) }
+            withUnsafeMutableBytes(of: &slot.request_id) { copyCString(requestID ?? "", into: $0) }
         }
         scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .busy, from: .idle, now: now)
     }
@@ -218,8 +219,25 @@ public struct SlotWriter {
             slot.requests += UInt64(count)
             slot.last_request_ns = now - slot.request_started_ns
             slot.heartbeat_ns = now
+            slot.statement_started_ns = 0
         }
         scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle, from: .busy, now: now)
+    }
+
+    /// The worker sent `statement` (with `count` - 1 more) to PostgreSQL and waits for the answer: the
+    /// supervisor's slow-request log names it (its name only: parameters never reach the scoreboard).
+    public func databaseWaitBegan(statement: String, count: Int) {
+        let now = monotonicNanoseconds()
+        update { slot in
+            slot.statement_started_ns = now
+            slot.statements = UInt32(truncatingIfNeeded: count)
+            withUnsafeMutableBytes(of: &slot.statement) { copyASCIIName(statement, into: $0) }
+        }
+    }
+
+    /// PostgreSQL answered (or the wait ended otherwise): the worker runs its own code again.
+    public func databaseWaitEnded() {
+        update { $0.statement_started_ns = 0 }
     }
 
     /// The worker was told to stop (SIGTERM, SIGINT): it finishes what it has and leaves. /status shows it
@@ -249,6 +267,17 @@ private func copyCString(_ text: String, into buffer: UnsafeMutableRawBufferPoin
     }
     buffer.copyBytes(from: text.utf8.prefix(length))
     buffer[length] = 0
+}
+
+/// Copies a name made of ASCII bytes (a statement's) without looking at characters: this runs on every
+/// round trip to the database, where `copyCString`'s scalar walk would cost more than the rest of the write.
+private func copyASCIIName(_ name: String, into buffer: UnsafeMutableRawBufferPointer) {
+    var name = name
+    name.withUTF8 { bytes in
+        let length = min(bytes.count, buffer.count - 1)
+        buffer.copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<length])))
+        buffer[length] = 0
+    }
 }
 
 private func stringFromCBytes(_ buffer: UnsafeRawBufferPointer) -> String {

@@ -79,6 +79,11 @@ public struct WorkerSlot: Sendable {
     public var currentRequest: (method: String, path: String, startedNanoseconds: UInt64)? {
         state == .busy ? request : nil
     }
+    /// The web server's id of the request in hand or the last one (nginx's `$request_id`); nil when it sent none.
+    public let requestID: String?
+    /// The prepared statement the worker waits on PostgreSQL for (and how many were sent with it, itself
+    /// included), and since when; nil while it does not wait on the database.
+    public let databaseWait: (statement: String, statements: Int, startedNanoseconds: UInt64)?
     public let lastRequestNanoseconds: UInt64?
     /// When the worker last showed progress while not busy (ready, a request finished, a heartbeat while it
     /// waits), on the monotonic clock; nil before it was ready.
@@ -95,8 +100,17 @@ public struct WorkerSlot: Sendable {
             let method = withUnsafeBytes(of: &slot.method) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             let path = withUnsafeBytes(of: &slot.path) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             request = (method, path, slot.request_started_ns)
+            let id = withUnsafeBytes(of: &slot.request_id) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            requestID = id.isEmpty ? nil : id
         } else {
             request = nil
+            requestID = nil
+        }
+        if slot.statement_started_ns != 0 {
+            let statement = withUnsafeBytes(of: &slot.statement) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            databaseWait = (statement, Int(slot.statements), slot.statement_started_ns)
+        } else {
+            databaseWait = nil
         }
         lastRequestNanoseconds = slot.requests > 0 ? slot.last_request_ns : nil
         heartbeatNanoseconds = slot.heartbeat_ns != 0 ? slot.heartbeat_ns : nil

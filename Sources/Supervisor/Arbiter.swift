@@ -71,7 +71,8 @@ public final class Arbiter {
         pool = Pool(
             settings: Pool.Settings(
                 gracefulTimeout: configuration.gracefulTimeout, requestTimeout: configuration.requestTimeout,
-                recycling: configuration.recycling, databaseConnections: configuration.databaseConnections),
+                recycling: configuration.recycling, databaseConnections: configuration.databaseConnections,
+                slowRequest: configuration.slowRequest),
             sizing: configuration.sizing, environment: try Self.workerEnvironment(configuration).entries,
             control: processes, reporting: processes, logger: logger)
         scoreboard.publishSupervisor(pid: getpid(), startedAtUnixMicroseconds: wallClockMicroseconds(), listen: socket.address.description)

@@ -1,14 +1,25 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Scoreboard
 
 /// When a worker ends: how it is logged and counted, whether it is replaced, and the crash backoff.
 extension Pool {
     func reapWorkers() {
         while let (pid, status) = control.reapExited() {
-            guard let worker = workers.removeValue(forKey: pid) else { continue }
-            let report = control.report(slot: worker.slot)
-            control.releaseSlot(worker.slot)
-            reaped(worker, report: report, exit: status)
+            reap(pid, status)
         }
+    }
+
+    /// Takes a worker that ended out of the pool, whoever waited for it (the loop above, or a stack reading
+    /// that found it gone).
+    func reap(_ pid: pid_t, _ status: ExitStatus) {
+        guard let worker = workers.removeValue(forKey: pid) else { return }
+        let report = control.report(slot: worker.slot)
+        control.releaseSlot(worker.slot)
+        reaped(worker, report: report, exit: status)
     }
 
     /// Logs how a worker ended, counts the restart by cause, and queues its replacement where one is due.

@@ -26,6 +26,8 @@ final class Pool {
         /// Connections the database grants the whole pool (`--database-connections`); an adaptive pool never
         /// grows past it. nil: no limit known.
         var databaseConnections: Int? = nil
+        /// A request in hand this long gets a line in the log (`--slow-request`); nil: none.
+        var slowRequest: Double? = nil
     }
 
     let settings: Settings
@@ -83,6 +85,7 @@ final class Pool {
         reapWorkers()
         noticeLeavingWorkers()
         killStuckWorkers()
+        logSlowRequests()
         recycleWorkers()
         escalateRetirements()
         if !mode.isStopping {

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ProcessStacks
 import Scoreboard
 import SystemSupport
 
@@ -18,6 +19,11 @@ struct WorkerReport {
     /// When the worker last showed it was alive while not busy (ready, a request finished, a heartbeat while
     /// idle); nil before its first such write.
     var heartbeat: Double?
+
+    /// The web server's id of `request` (nginx's `$request_id`).
+    var requestID: String?
+    /// The statement the worker waits on PostgreSQL for (with how many were sent together), and since when.
+    var databaseWait: (statement: String, statements: Int, since: Double)?
 
     /// The request in hand, while `state` is busy.
     var currentRequest: (method: String, path: String, startedAt: Double)? {
@@ -49,6 +55,18 @@ protocol ProcessControl: AnyObject {
     var queuedConnections: Int { get }
     /// How many more connections the database takes, as the last worker to start read it; nil before any.
     var databaseRoom: Int? { get }
+    /// A worker's stack, read while it is stopped for a moment (the slow-request log).
+    func stack(of pid: pid_t) -> StackReading
+}
+
+/// What reading a worker's stack found.
+enum StackReading: Equatable {
+    /// Innermost frame first, one line each.
+    case frames([String])
+    /// The worker ended while it was read; the reading waited for it, so the pool reaps it with this status.
+    case exited(ExitStatus)
+    /// Why it could not be read (ptrace refused: a seccomp filter, Yama, another tracer).
+    case unavailable(String)
 }
 
 /// What the pool tells the world about itself: /status counters and header, systemd.
@@ -102,7 +120,20 @@ final class SystemProcesses: ProcessControl, PoolReporting {
             state: slot.state, exitReason: slot.exitReason, requests: slot.requests,
             request: slot.request.map { ($0.method, $0.path, Double($0.startedNanoseconds) / 1e9) },
             lastRequestSeconds: slot.lastRequestNanoseconds.map { Double($0) / 1e9 },
-            heartbeat: slot.heartbeatNanoseconds.map { Double($0) / 1e9 })
+            heartbeat: slot.heartbeatNanoseconds.map { Double($0) / 1e9 },
+            requestID: slot.requestID,
+            databaseWait: slot.databaseWait.map { ($0.statement, $0.statements, Double($0.startedNanoseconds) / 1e9) })
+    }
+
+    func stack(of pid: pid_t) -> StackReading {
+        do {
+            switch try ProcessStack.sample(pid: pid) {
+            case .frames(let frames): return .frames(frames.map(\.description))
+            case .exited(let status): return .exited(ExitStatus(waitStatus: status))
+            }
+        } catch {
+            return .unavailable("\(error)")
+        }
     }
 
     func prepareSlot(_ slot: Int, generation: Int) {

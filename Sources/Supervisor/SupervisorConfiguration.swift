@@ -37,6 +37,8 @@ public struct SupervisorConfiguration: Sendable {
     public var accessLog: String? = nil
     /// Workers add `Server-Timing` to every answer.
     public var serverTiming = false
+    /// A request still in hand after this many seconds gets one line in the log (`--slow-request`); nil: none.
+    public var slowRequest: Double? = nil
 
     public init(
         listen: ListenAddress, workers: Int, workerBinary: String, gracefulTimeout: Double, socketGroup: String?,

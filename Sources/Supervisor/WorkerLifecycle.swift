@@ -61,4 +61,6 @@ struct PoolWorker {
     /// Its own `--max-worker-lifetime`, jitter included; nil: no limit.
     var lifetime: Double?
     var lifecycle: WorkerLifecycle = .serving
+    /// When the request the slow-request log last wrote about started: each slow request gets one line.
+    var slowRequestLogged: Double? = nil
 }

@@ -118,6 +118,11 @@ struct NotesSupervisorCommand: ParsableCommand {
         return ListenAddress(parsing: "unix:\(stem)-status.sock")
     }
 
+    @Option(help: ArgumentHelp(
+        "A request still in hand after this many seconds gets one warning line: method, path, request id, worker pid, and the statement it waits on PostgreSQL for or the worker's stack (0: off).",
+        valueName: "seconds"))
+    var slowRequest: Double = 0
+
     @Option(help: "Append logs (the supervisor's and the workers') to this file instead of stderr; USR1 reopens it.")
     var logFile: String?
 
@@ -193,6 +198,7 @@ struct NotesSupervisorCommand: ParsableCommand {
         }
         if gracefulTimeout < 0 { throw ValidationError("--graceful-timeout must not be negative") }
         if timeout < 0 { throw ValidationError("--timeout must not be negative") }
+        if slowRequest < 0 { throw ValidationError("--slow-request must not be negative") }
         if maxRequests < 0 || maxRequestsJitter < 0 {
             throw ValidationError("--max-requests and --max-requests-jitter must not be negative")
         }
@@ -225,6 +231,7 @@ struct NotesSupervisorCommand: ParsableCommand {
         configuration.databaseConnections = databaseConnections
         configuration.accessLog = accessLog
         configuration.serverTiming = serverTiming
+        configuration.slowRequest = slowRequest > 0 ? slowRequest : nil
         do {
             try Arbiter(configuration: configuration, logger: logger) { fd, scoreboard in
                 let service = try StatusService(listenFD: fd, scoreboard: scoreboard)

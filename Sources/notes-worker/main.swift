@@ -36,6 +36,7 @@ func serve(_ options: WorkerOptions) -> Int32 {
             applicationName: "notes-worker-\(getpid())", statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
         let database = try Database(
             settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
+        database.waitObserver = slot.map(SlotDatabaseWaits.init)
         // Read once, before the worker shows ready: the supervisor grows the pool no further than this allows.
         scoreboard?.publishMetricLabels(routes: RequestLabels.routes, statuses: RequestLabels.statuses)
         if let scoreboard {
@@ -70,12 +71,11 @@ func serve(_ options: WorkerOptions) -> Int32 {
         }, handler: { requests in
             // The scoreboard shows the first request of a batch; the batch is busy as long as its slowest one.
             let started = monotonicNanoseconds(), databaseBefore = database.statementNanoseconds
-            slot?.requestStarted(method: requests[0].method, path: requests[0].rawPath)
+            slot?.requestStarted(method: requests[0].method, path: requests[0].rawPath, requestID: requests[0].requestID)
             var responses = application.respond(to: requests, routes: &routes)
             accounting.account(
                 requests, &responses, routes: routes, nanoseconds: monotonicNanoseconds() - started,
                 databaseNanoseconds: database.statementNanoseconds - databaseBefore)
-            slot?.requestsFinished(requests.count)
             served += requests.count
             if database.takeStatementTimeout() {
                 // A request outlived its budget; like a worker the watchdog kills, this one is replaced.
@@ -87,6 +87,9 @@ func serve(_ options: WorkerOptions) -> Int32 {
                 return (responses, .stop)
             }
             return (responses, .keepServing)
+        }, answered: { count in
+            // Busy until the answers are out: a worker blocked writing to a slow peer shows the request in hand.
+            slot?.requestsFinished(count)
         })
         return 0
     } catch {

@@ -18,6 +18,31 @@ import Testing
         #expect(maps.locate(0x7ffd_0000_0010) == nil)
     }
 
+    @Test func onlyExecutableMappingsHoldCode() {
+        let maps = MemoryMaps(text: """
+            55d0c0000000-55d0c0100000 r--p 00000000 08:01 42 /usr/bin/notes-worker
+            55d0c0100000-55d0c0400000 r-xp 00100000 08:01 42 /usr/bin/notes-worker
+            """)
+        #expect(maps.isCode(0x55d0_c010_0010) && !maps.isCode(0x55d0_c000_0010) && !maps.isCode(0x10))
+    }
+
+    /// The 8 bytes before a return address, as the word a scan reads there (little-endian: the last byte is
+    /// the one right before the address).
+    static func word(endingWith bytes: [UInt8]) -> UInt64 {
+        (Array(repeating: 0x90, count: 8 - bytes.count) + bytes).enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * $1.offset) }
+    }
+
+    @Test func aReturnAddressFollowsACall() {
+        #if arch(x86_64)
+        #expect(ProcessStack.followsCall(Self.word(endingWith: [0xE8, 1, 2, 3, 4])), "call rel32")
+        #expect(ProcessStack.followsCall(Self.word(endingWith: [0xFF, 0x15, 1, 2, 3, 4])), "call *disp32(%rip), the PLT's")
+        #expect(ProcessStack.followsCall(Self.word(endingWith: [0xFF, 0xD0])), "call *%rax")
+        #expect(ProcessStack.followsCall(Self.word(endingWith: [0xFF, 0x50, 0x08])), "call *8(%rax)")
+        #expect(!ProcessStack.followsCall(Self.word(endingWith: [0x48, 0x89, 0xE5])), "mov %rsp,%rbp")
+        #expect(!ProcessStack.followsCall(Self.word(endingWith: [0xFF, 0xE0])), "jmp *%rax is no call")
+        #endif
+    }
+
     @Test func aLibraryFunctionIsNamedFromItsFileSymbols() throws {
         let address = UInt64(UInt(bitPattern: dlsym(UnsafeMutableRawPointer(bitPattern: 0), "getpid")))
         #expect(address != 0)

@@ -46,6 +46,13 @@ final class FakeProcesses: ProcessControl, PoolReporting {
     var queuedConnections = 0
     /// The connections the database takes, as a worker would publish them; unknown otherwise.
     var databaseRoom: Int?
+    /// What reading a worker's stack finds, as a test sets it; which stacks were read.
+    var stacks: [pid_t: StackReading] = [:]
+    private(set) var stacksRead: [pid_t] = []
+    func stack(of pid: pid_t) -> StackReading {
+        stacksRead.append(pid)
+        return stacks[pid] ?? .unavailable("no stack set")
+    }
     var random = 0.5
     func randomFraction() -> Double { random }
     func countRestart(_ cause: RestartCause) { restarts.append(cause) }
@@ -62,11 +69,18 @@ final class FakeProcesses: ProcessControl, PoolReporting {
         }
     }
 
-    func busy(_ pid: pid_t, _ method: String = "GET", _ path: String = "/notes/") {
+    func busy(_ pid: pid_t, _ method: String = "GET", _ path: String = "/notes/", requestID: String? = nil) {
         update(pid) {
             $0.state = .busy
             $0.request = (method, path, now)
+            $0.requestID = requestID
+            $0.databaseWait = nil
         }
+    }
+
+    /// The busy worker sent `statement` (with `count` - 1 more) and waits for PostgreSQL.
+    func waitsOnDatabase(_ pid: pid_t, _ statement: String, count: Int = 1) {
+        update(pid) { $0.databaseWait = (statement, count, now) }
     }
 
     func retiresItself(_ pid: pid_t, _ reason: ExitReason, requests: UInt64 = 0) {

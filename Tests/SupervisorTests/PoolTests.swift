@@ -13,12 +13,12 @@ struct PoolHarness {
     let pool: Pool
 
     init(workers: Int = 2, timeout: Double? = 2, gracefulTimeout: Double = 30, recycling: Recycling = .none,
-         sizing: PoolSizing? = nil, databaseConnections: Int? = nil) {
+         sizing: PoolSizing? = nil, databaseConnections: Int? = nil, slowRequest: Double? = nil) {
         let sink = log
         pool = Pool(
             settings: Pool.Settings(
                 gracefulTimeout: gracefulTimeout, requestTimeout: timeout, recycling: recycling,
-                databaseConnections: databaseConnections),
+                databaseConnections: databaseConnections, slowRequest: slowRequest),
             sizing: sizing ?? .fixed(workers), environment: [], control: processes, reporting: processes,
             logger: Logger(label: "test", factory: { _ in CapturingLogHandler(sink: sink) }))
     }

@@ -155,6 +155,27 @@ import Testing
         #expect(heartbeatInterval(timeout: 30) == 1 && heartbeatInterval(timeout: 2) == 0.5)
     }
 
+    /// The slow-request log's evidence: the request's id, and the statement the worker waits on while it does.
+    @Test func aWorkerShowsItsRequestIDAndTheStatementItWaitsOn() throws {
+        let scoreboard = try Scoreboard.create()
+        scoreboard.prepareSlot(0, generation: 1)
+        let worker = scoreboard.writer(slot: 0)
+        worker.ready(pid: 7, generation: 1)
+        worker.requestStarted(method: "PUT", path: "/notes/1/", requestID: "0123456789abcdef0123456789abcdef")
+        #expect(scoreboard.slot(0).requestID == "0123456789abcdef0123456789abcdef")
+        #expect(scoreboard.slot(0).databaseWait == nil)
+        worker.databaseWaitBegan(statement: String(repeating: "s", count: 100), count: 3)
+        let wait = try #require(scoreboard.slot(0).databaseWait)
+        #expect(wait.statement == String(repeating: "s", count: 63) && wait.statements == 3 && wait.startedNanoseconds > 0)
+        worker.databaseWaitEnded()
+        #expect(scoreboard.slot(0).databaseWait == nil)
+        worker.databaseWaitBegan(statement: "update_note", count: 1)
+        worker.requestsFinished(1)
+        #expect(scoreboard.slot(0).databaseWait == nil, "a finished request waits on nothing")
+        worker.requestStarted(method: "GET", path: "/notes/")
+        #expect(scoreboard.slot(0).requestID == nil, "a request without an id does not show the last one's")
+    }
+
     @Test func attachRefusesWhatIsNotAScoreboard() {
         #expect(throws: SystemError.self) { try Scoreboard.attach(fd: 0) }
     }

@@ -127,13 +127,13 @@ static inline int notes_set_parent_death_signal(int signal) { return prctl(PR_SE
 #include <elf.h>
 
 // ptrace is variadic. These stop a child without it noticing (PTRACE_SEIZE, PTRACE_INTERRUPT), read its
-// program counter and frame pointer and the words of its stack, and let it go with the signal it was stopped by.
+// program counter, frame and stack pointers and the words of its stack, and let it go with the signal it was stopped by.
 static inline long notes_ptrace_seize(pid_t pid) { return ptrace(PTRACE_SEIZE, pid, 0, 0); }
 static inline long notes_ptrace_interrupt(pid_t pid) { return ptrace(PTRACE_INTERRUPT, pid, 0, 0); }
 static inline long notes_ptrace_detach(pid_t pid, int signal) { return ptrace(PTRACE_DETACH, pid, 0, (void *)(long)signal); }
 static inline int notes_ptrace_event_stop(int status) { return (status >> 16) == PTRACE_EVENT_STOP; }
 
-static inline int notes_ptrace_pc_and_frame(pid_t pid, uint64_t *pc, uint64_t *frame) {
+static inline int notes_ptrace_registers(pid_t pid, uint64_t *pc, uint64_t *frame, uint64_t *stack) {
 #if defined(__x86_64__)
     struct { unsigned long long r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8, rax, rcx, rdx, rsi, rdi, orig_rax,
              rip, cs, eflags, rsp, ss, fs_base, gs_base, ds, es, fs, gs; } registers;
@@ -141,6 +141,7 @@ static inline int notes_ptrace_pc_and_frame(pid_t pid, uint64_t *pc, uint64_t *f
     if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &vector) != 0) return -1;
     *pc = registers.rip;
     *frame = registers.rbp;
+    *stack = registers.rsp;
     return 0;
 #elif defined(__aarch64__)
     struct { unsigned long long regs[31], sp, pc, pstate; } registers;
@@ -148,9 +149,10 @@ static inline int notes_ptrace_pc_and_frame(pid_t pid, uint64_t *pc, uint64_t *f
     if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &vector) != 0) return -1;
     *pc = registers.pc;
     *frame = registers.regs[29];
+    *stack = registers.sp;
     return 0;
 #else
-    (void)pid; (void)pc; (void)frame;
+    (void)pid; (void)pc; (void)frame; (void)stack;
     return -1;
 #endif
 }

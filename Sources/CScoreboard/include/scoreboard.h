@@ -13,6 +13,8 @@
 #define NOTES_METHOD_BYTES 16
 #define NOTES_PATH_BYTES 256
 #define NOTES_LISTEN_BYTES 128
+#define NOTES_REQUEST_ID_BYTES 40  /* nginx's $request_id (32 hex digits) and a NUL */
+#define NOTES_STATEMENT_BYTES 64   /* a prepared statement's name, for the slow-request log */
 #define NOTES_METRIC_ROUTES 48     /* route indexes the workers count by; the status renderer names them */
 #define NOTES_METRIC_STATUSES 24   /* status indexes, likewise */
 #define NOTES_LABEL_BYTES 4096   /* the counters' names as text (notes_metrics.labels) */
@@ -55,8 +57,15 @@ typedef struct {
     uint64_t request_started_ns; /* CLOCK_MONOTONIC */
     uint64_t last_request_ns;    /* duration of the last finished request */
     uint64_t heartbeat_ns;       /* CLOCK_MONOTONIC: last sign of life while not busy (the watchdog's) */
+    /* CLOCK_MONOTONIC: when the worker began waiting on PostgreSQL for `statement` (and `statements` - 1
+       more sent with it); 0 while it does not wait on the database */
+    uint64_t statement_started_ns;
+    uint32_t statements;
+    uint32_t reserved_2;
     char method[NOTES_METHOD_BYTES];
     char path[NOTES_PATH_BYTES];
+    char request_id[NOTES_REQUEST_ID_BYTES];
+    char statement[NOTES_STATEMENT_BYTES];
 } notes_worker_slot;
 
 /// Saturation and request counters, shared by every process: counters only grow (atomic adds), so a worker that
