@@ -51,7 +51,7 @@ enum InheritedDescriptor: Equatable, CustomStringConvertible {
 
 /// The one layout of systemd's descriptors the supervisor accepts: one listening stream socket and at most one
 /// NETLINK_SOCK_DIAG socket, in any order.
-struct InheritedLayout: Equatable {
+struct InheritedLayout {
     let listening: Int32
     let sockDiag: Int32?
 

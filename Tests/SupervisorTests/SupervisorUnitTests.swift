@@ -230,9 +230,12 @@ import Testing
 
 @Suite struct InheritedSocketsTests {
     @Test func aListeningSocketAloneOrWithASockDiagSocketInAnyOrderIsTheLayout() throws {
-        #expect(try InheritedLayout([(3, .listeningStream)]) == InheritedLayout(listening: 3, sockDiag: nil))
-        #expect(try InheritedLayout([(3, .listeningStream), (4, .sockDiag)]) == InheritedLayout(listening: 3, sockDiag: 4))
-        #expect(try InheritedLayout([(3, .sockDiag), (4, .listeningStream)]) == InheritedLayout(listening: 4, sockDiag: 3))
+        let alone = try InheritedLayout([(3, .listeningStream)])
+        #expect(alone.listening == 3 && alone.sockDiag == nil)
+        let after = try InheritedLayout([(3, .listeningStream), (4, .sockDiag)])
+        #expect(after.listening == 3 && after.sockDiag == 4)
+        let before = try InheritedLayout([(3, .sockDiag), (4, .listeningStream)])
+        #expect(before.listening == 4 && before.sockDiag == 3)
     }
 
     @Test func anyOtherLayoutIsRefusedNamingEachDescriptor() {
