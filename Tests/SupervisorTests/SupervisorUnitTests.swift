@@ -218,9 +218,9 @@ import Testing
         #expect(sample.backlog == 16)
     }
 
-    /// systemd's socket (ListenNetlink=) is SOCK_RAW; the probe asks through it as through one of its own.
+    /// systemd's socket (ListenNetlink=) is SOCK_RAW and may be non-blocking: the kernel answers within sendto.
     @Test func readsAUnixQueueThroughAGivenSockDiagSocket() throws {
-        let given = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue), ListenQueueProbe.netlinkProtocol)
+        let given = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue), ListenQueueProbe.netlinkProtocol)
         #expect(given >= 0)
         let (probe, fds) = try queued(unix: true, waiting: 2, sockDiag: given)
         defer { fds.forEach { close($0) } }

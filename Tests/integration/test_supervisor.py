@@ -356,7 +356,8 @@ def test_socket_activation_with_a_sock_diag_socket_reads_the_unix_sockets_queue(
     one (here first, so each is found by what it is); the supervisor reads the unix socket's queue through it,
     opens no netlink socket of its own (the shipped unit forbids that) and hands it to no worker."""
     listener = activation_listener(launcher, "act-diag")
-    diag = launcher.add(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG))
+    # Raw, as ListenNetlink= makes it, and non-blocking, which systemd's sockets may be.
+    diag = launcher.add(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, NETLINK_SOCK_DIAG))
     diag_inode = os.fstat(diag.fileno()).st_ino
     sup = launcher.supervisor(migrated_db, name="act-diag", workers=2, listen_socket=listener,
                               inherited=(diag, listener))
