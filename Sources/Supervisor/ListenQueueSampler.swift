@@ -11,7 +11,7 @@ final class ListenQueueSampler {
     private var failureLogged = false
 
     init(socket: ListenSocket, scoreboard: Scoreboard, logger: Logger) {
-        probe = ListenQueueProbe(listeningSocket: socket.fd)
+        probe = ListenQueueProbe(listeningSocket: socket.fd, sockDiag: socket.takeSockDiag())
         self.scoreboard = scoreboard
         self.logger = logger
     }
@@ -20,7 +20,7 @@ final class ListenQueueSampler {
         guard let sample = probe.sample() else {
             // Said once: the status page then shows 0 for the queue.
             if !failureLogged {
-                logger.warning("cannot read the listen queue of the socket (/status shows 0): \(SystemError("sock_diag")); a unix socket needs AF_NETLINK")
+                logger.warning("cannot read the listen queue of the socket (/status shows 0): \(SystemError("sock_diag")); a unix socket needs AF_NETLINK (under systemd: notes.socket's ListenNetlink=, docs/OPERATIONS.md)")
             }
             failureLogged = true
             return

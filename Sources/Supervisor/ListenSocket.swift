@@ -12,6 +12,8 @@ public final class ListenSocket {
     public let address: ListenAddress
     /// False for a socket systemd passed in: its file is systemd's to keep, so a restart loses nothing queued.
     private let removesFileOnClose: Bool
+    /// systemd's NETLINK_SOCK_DIAG socket until `takeSockDiag()` passes it on.
+    private var sockDiag: Int32?
 
     /// Long enough that a burst of nginx connections waits for a free worker instead of being refused.
     public static let backlog: Int32 = 1024
@@ -21,6 +23,7 @@ public final class ListenSocket {
     public init(address: ListenAddress, group: String?) throws(SystemError) {
         self.address = address
         self.removesFileOnClose = true
+        self.sockDiag = nil
         switch address {
         case .unix(let path):
             fd = try Self.bindUnix(path: path, group: group)
@@ -29,27 +32,37 @@ public final class ListenSocket {
         }
     }
 
-    /// Takes over the listening socket systemd passed (socket activation: `LISTEN_PID` is this process and
-    /// `LISTEN_FDS` ≥ 1, the first socket being fd 3), or returns nil when there is none.
+    /// Takes over the sockets systemd passed (socket activation: `LISTEN_PID` is this process and `LISTEN_FDS` ≥ 1,
+    /// from fd 3 on): the listening socket and, if notes.socket has `ListenNetlink=`, a NETLINK_SOCK_DIAG socket
+    /// (`takeSockDiag()`), each found by what it is rather than by its place; returns nil when there are none.
     public init?(inheritedFrom environment: (String) -> String?) throws(SystemError) {
         guard let listenPID = environment("LISTEN_PID").flatMap({ pid_t($0) }), listenPID == getpid(),
-              let count = environment("LISTEN_FDS").flatMap({ Int($0) }), count >= 1 else {
+              let count = environment("LISTEN_FDS").flatMap({ Int32($0) }), count >= 1 else {
             return nil
         }
-        let fd: Int32 = 3
-        var accepting: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        guard getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0, accepting != 0 else {
-            throw SystemError("LISTEN_FDS: fd 3 is not a listening socket", code: ENOTSOCK)
+        let layout: InheritedLayout
+        do {
+            layout = try InheritedLayout((3..<3 + count).map { ($0, InheritedDescriptor(of: $0)) })
+        } catch {
+            throw SystemError("\(error)", code: EINVAL)
         }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        self.fd = fd
-        self.address = Self.localAddress(of: fd)
+        // Neither may reach a worker: fd 0 is its own copy of the listening socket, and netlink is not its business.
+        for fd in [layout.listening] + (layout.sockDiag.map { [$0] } ?? []) { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        self.fd = layout.listening
+        self.address = Self.localAddress(of: layout.listening)
         self.removesFileOnClose = false
+        self.sockDiag = layout.sockDiag
+    }
+
+    /// Hands the inherited NETLINK_SOCK_DIAG socket (if any, and only once) to its next owner, who closes it.
+    public func takeSockDiag() -> Int32? {
+        defer { sockDiag = nil }
+        return sockDiag
     }
 
     deinit {
         close(fd)
+        if let sockDiag { close(sockDiag) }
         if removesFileOnClose, case .unix(let path) = address { unlink(path) }
     }
 

@@ -25,7 +25,8 @@ struct NotesSupervisorCommand: ParsableCommand {
             On TCP, workers answer only the addresses of --allow-from (or FCGI_WEB_SERVER_ADDRS) when given.
             Started as root, it needs --user: it binds its socket and opens its log file, then switches to that \
             account for good (no supplementary groups, no_new_privs) before any worker starts.
-            With LISTEN_FDS (systemd socket activation) the inherited socket is used instead of --listen.
+            With LISTEN_FDS (systemd socket activation) the inherited socket is used instead of --listen, and a \
+            NETLINK_SOCK_DIAG socket passed beside it (notes.socket's ListenNetlink=) reads a unix socket's queue.
             With NOTIFY_SOCKET, readiness, reloads, stops and a status line are reported to systemd.
             """
     )

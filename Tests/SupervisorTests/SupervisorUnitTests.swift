@@ -183,7 +183,7 @@ import Testing
 
 @Suite struct ListenQueueProbeTests {
     /// A listening socket with `waiting` connections nobody accepted.
-    private func queued(unix: Bool, waiting: Int) throws -> (probe: ListenQueueProbe, fds: [Int32]) {
+    private func queued(unix: Bool, waiting: Int, sockDiag: Int32? = nil) throws -> (probe: ListenQueueProbe, fds: [Int32]) {
         let listener = socket(unix ? AF_UNIX : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var fds = [listener]
         if unix {
@@ -227,7 +227,7 @@ import Testing
                 fds.append(client)
             }
         }
-        return (ListenQueueProbe(listeningSocket: listener), fds)
+        return (ListenQueueProbe(listeningSocket: listener, sockDiag: sockDiag), fds)
     }
 
     @Test(arguments: [true, false])
@@ -237,5 +237,61 @@ import Testing
         let sample = try #require(probe.sample())
         #expect(sample.queued == 3)
         #expect(sample.backlog == 16)
+    }
+
+    /// systemd's socket (ListenNetlink=) is SOCK_RAW and may be non-blocking: the kernel answers within sendto.
+    @Test func readsAUnixQueueThroughAGivenSockDiagSocket() throws {
+        let given = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_NONBLOCK.rawValue), ListenQueueProbe.netlinkProtocol)
+        #expect(given >= 0)
+        let (probe, fds) = try queued(unix: true, waiting: 2, sockDiag: given)
+        defer { fds.forEach { close($0) } }
+        #expect(try #require(probe.sample()).queued == 2)
+    }
+}
+
+@Suite struct InheritedSocketsTests {
+    @Test func aListeningSocketAloneOrWithASockDiagSocketInAnyOrderIsTheLayout() throws {
+        let alone = try InheritedLayout([(3, .listeningStream)])
+        #expect(alone.listening == 3 && alone.sockDiag == nil)
+        let after = try InheritedLayout([(3, .listeningStream), (4, .sockDiag)])
+        #expect(after.listening == 3 && after.sockDiag == 4)
+        let before = try InheritedLayout([(3, .sockDiag), (4, .listeningStream)])
+        #expect(before.listening == 4 && before.sockDiag == 3)
+    }
+
+    @Test func anyOtherLayoutIsRefusedNamingEachDescriptor() {
+        let cases: [([(fd: Int32, kind: InheritedDescriptor)], InheritedLayoutError.Problem)] = [
+            ([(3, .sockDiag)], .noListeningSocket),
+            ([(3, .listeningStream), (4, .listeningStream)], .severalListeningSockets),
+            ([(3, .listeningStream), (4, .sockDiag), (5, .sockDiag)], .severalSockDiagSockets),
+            ([(3, .listeningStream), (4, .other("a pipe"))], .unexpected(fd: 4)),
+        ]
+        for (passed, problem) in cases {
+            do {
+                _ = try InheritedLayout(passed)
+                Issue.record("accepted \(passed.map(\.kind))")
+            } catch {
+                #expect(error.problem == problem)
+                #expect(error.description.contains("LISTEN_FDS=\(passed.count) (fd 3 is "))
+                #expect(error.description.contains("ListenNetlink=inet-diag 0"))
+            }
+        }
+    }
+
+    @Test func theKernelSaysWhatEachDescriptorIs() {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let idle = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let diag = socket(AF_NETLINK, Int32(SOCK_DGRAM.rawValue), ListenQueueProbe.netlinkProtocol)
+        let route = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue), 0)  // NETLINK_ROUTE
+        var pipeFDs: [Int32] = [-1, -1]
+        #expect(pipe(&pipeFDs) == 0)
+        defer { ([listener, idle, diag, route] + pipeFDs).forEach { close($0) } }
+        #expect(listen(listener, 4) == 0)
+        #expect(InheritedDescriptor(of: listener) == .listeningStream)
+        #expect(InheritedDescriptor(of: diag) == .sockDiag)
+        #expect(InheritedDescriptor(of: idle) == .other("a socket of family \(AF_INET), type \(SOCK_STREAM.rawValue)"))
+        #expect(InheritedDescriptor(of: route) != .sockDiag)
+        #expect(InheritedDescriptor(of: pipeFDs[0]) == .other("a pipe"))
+        #expect(InheritedDescriptor(of: 999) == .other("not an open descriptor"))
     }
 }

@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,10 @@ from harness.postgres import WORKER_APP_PREFIX
 from harness.processes import give_to_service_user, make_dir, proc_comm, process_alive, signal_pending, wait_until
 from harness.stack import hold_request_on_lock
 from harness.supervisor import SupervisorOptions
+
+
+# linux/netlink.h: the sock_diag family, notes.socket's ListenNetlink=inet-diag.
+NETLINK_SOCK_DIAG = 4
 
 
 def no_worker_left(pids):
@@ -281,14 +286,38 @@ def test_notify_socket_messages_in_order(launcher, migrated_db, abstract):
 # ---------------------------------------------------------------------------------------------- socket activation
 
 
-def test_socket_activation_keeps_the_backlog_across_a_restart(launcher, migrated_db):
-    run_dir = make_dir(launcher.tmp_root / "activation")
-    path = run_dir / "activated.sock"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # systemd's role: bind once, keep it
-    launcher.add(listener)
+def activation_listener(launcher, name: str) -> socket.socket:
+    """A bound, listening unix socket, as notes.socket's ListenStream= makes it (systemd's role: bind once, keep it)."""
+    path = make_dir(launcher.tmp_root / name) / "activated.sock"
+    listener = launcher.add(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
     listener.bind(str(path))
     os.chmod(path, 0o666)
     listener.listen(64)
+    return listener
+
+
+def netlink_inodes() -> dict[int, int]:
+    """Every netlink socket of this network namespace: its inode and its protocol (/proc/net/netlink)."""
+    rows = [line.split() for line in Path("/proc/net/netlink").read_text().splitlines()[1:]]
+    return {int(row[-1]): int(row[1]) for row in rows}
+
+
+def socket_inodes(pid: int) -> set[int]:
+    """The inodes of the sockets among the process's descriptors."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            match = re.fullmatch(r"socket:\[(\d+)\]", os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            continue
+        if match:
+            inodes.add(int(match.group(1)))
+    return inodes
+
+
+def test_socket_activation_keeps_the_backlog_across_a_restart(launcher, migrated_db):
+    listener = activation_listener(launcher, "activation")
+    path = Path(listener.getsockname())
 
     first = launcher.supervisor(migrated_db, name="act1", workers=2, listen_socket=listener)
     first.wait_ready()
@@ -320,6 +349,67 @@ def test_socket_activation_keeps_the_backlog_across_a_restart(launcher, migrated
     second.send(signal.SIGTERM)
     assert second.wait_exit() == 0, second.log()
     assert path.exists()
+
+
+def test_socket_activation_with_a_sock_diag_socket_reads_the_unix_sockets_queue(launcher, migrated_db):
+    """notes.socket's ListenNetlink=inet-diag 0: systemd passes a NETLINK_SOCK_DIAG socket beside the listening
+    one (here first, so each is found by what it is); the supervisor reads the unix socket's queue through it,
+    opens no netlink socket of its own (the shipped unit forbids that) and hands it to no worker."""
+    listener = activation_listener(launcher, "act-diag")
+    # Raw, as ListenNetlink= makes it, and non-blocking, which systemd's sockets may be.
+    diag = launcher.add(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, NETLINK_SOCK_DIAG))
+    diag_inode = os.fstat(diag.fileno()).st_ino
+    sup = launcher.supervisor(migrated_db, name="act-diag", workers=2, listen_socket=listener,
+                              inherited=(diag, listener))
+    workers = sup.wait_ready()
+    assert sup.own_status()["listen_queue"]["length"] == 0
+    netlink = netlink_inodes()
+    assert netlink[diag_inode] == NETLINK_SOCK_DIAG, netlink
+    assert socket_inodes(sup.pid) & netlink.keys() == {diag_inode}, (socket_inodes(sup.pid), diag_inode)
+    for pid in workers:
+        assert not socket_inodes(pid) & netlink.keys(), f"worker {pid} holds a netlink socket"
+
+    waiting = []
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        # Connections nobody accepts wait in the queue; the supervisor, never stopped, samples it.
+        for _ in range(6):
+            waiting.append(launcher.add(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)))
+            waiting[-1].connect(listener.getsockname())
+        queue = wait_until(lambda: (lambda q: q if q["length"] >= 6 else None)(sup.own_status()["listen_queue"]),
+                           10, what=f"the listen queue to show 6 waiting connections\n{sup.log()}")
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+        for s in waiting:
+            s.close()
+    assert queue["max"] >= 6 and queue["backlog"] == 64, queue
+    assert "cannot read the listen queue" not in sup.log(), sup.log()
+    assert socket_inodes(sup.pid) & netlink_inodes().keys() == {diag_inode}
+    assert sup.fastcgi("GET", "/notes/").status == 200
+
+
+@pytest.mark.parametrize("second", ["listener", "pipe"])
+def test_socket_activation_refuses_any_other_layout_saying_what_it_got(launcher, migrated_db, second):
+    listener = activation_listener(launcher, f"act-bad-{second}")
+    if second == "listener":
+        other = activation_listener(launcher, "act-bad-other")
+        what, reason = "a listening stream socket", "more than one listening socket"
+    else:
+        read_end, write_end = os.pipe()
+        other = launcher.add(os.fdopen(read_end, "rb"))
+        launcher.add(os.fdopen(write_end, "wb"))
+        what, reason = "a pipe", "fd 4 is neither"
+    sup = launcher.supervisor(migrated_db, name=f"act-bad-{second}", workers=1, listen_socket=listener,
+                              inherited=(listener, other), start=False)
+    sup.start(wait=False)
+    assert sup.wait_exit() != 0, sup.log()
+    expected = (f"systemd passed LISTEN_FDS=2 (fd 3 is a listening stream socket, fd 4 is {what}): {reason}; "
+                "expected one listening stream socket (notes.socket's ListenStream=) and at most one "
+                "NETLINK_SOCK_DIAG socket (ListenNetlink=inet-diag 0)")
+    assert expected in sup.log(), sup.log()
+    assert sup.started_count() == 0, sup.log()
 
 
 def test_workers_of_a_killed_supervisor_finish_their_request_and_stop(launcher):

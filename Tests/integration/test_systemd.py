@@ -238,6 +238,10 @@ def test_units_agree_with_each_other_and_with_nginx(shipped):
     assert listen.startswith("unix:"), listen
     path = listen[len("unix:"):]
     assert value(socket, "Socket", "ListenStream") == path
+    # The unix socket's listen queue is read through a NETLINK_SOCK_DIAG socket systemd passes (the service
+    # may not open one: RestrictAddressFamilies=, and ~AF_NETLINK stays a required setting above).
+    assert value(socket, "Socket", "ListenNetlink") == "inet-diag 0"
+    assert "AF_NETLINK" not in value(service, "Service", "RestrictAddressFamilies")
     nginx_servers = re.findall(r"^\s*server\s+unix:(\S+?)[\s;]", NGINX_SITE.read_text(), re.M)
     # ... and the supervisor's status socket beside it (its --status-listen default), nginx's notes_status.
     status_path = path[:-len(".sock")] + "-status.sock"

@@ -43,6 +43,9 @@ class SupervisorOptions:
     # A bound, listening unix socket handed over as fd 3 with LISTEN_FDS=1 and LISTEN_PID=<the supervisor's pid>,
     # as systemd's socket activation does (the socket stays the test's).
     listen_socket: Optional[socket.socket] = None
+    # Every descriptor handed over, in order from fd 3 (LISTEN_FDS counts them), when there is more than
+    # listen_socket alone, e.g. the netlink socket of ListenNetlink= beside it (descriptors or objects with fileno()).
+    inherited: tuple = ()
 
 
 class Supervisor:
@@ -62,6 +65,7 @@ class Supervisor:
         self.workers = workers if self.workers_range is None else self.workers_range[0]
         self.log_path = run_dir / "supervisor.log"
         self.listen_socket = options.listen_socket
+        self.inherited = tuple(options.inherited) or ((self.listen_socket,) if self.listen_socket else ())
         if self.listen_socket is not None:
             self.port = None
             self.socket_path = Path(self.listen_socket.getsockname())
@@ -118,19 +122,21 @@ class Supervisor:
 
     def start(self, wait: bool = True) -> "Supervisor":
         cmd, pass_fds, env = self.command(), (), self.environment()
-        if self.listen_socket is not None:
+        if self.inherited:
             # LISTEN_PID must be the supervisor's own pid, known only in the child: a small exec wrapper
-            # moves the socket to fd 3, sets LISTEN_PID to its pid and execs the supervisor (same pid).
-            fd = self.listen_socket.fileno()
-            wrapper = ("import os, sys\n"
-                       "fd = int(sys.argv[1])\n"
-                       "os.dup2(fd, 3)\n"
-                       "if fd != 3: os.close(fd)\n"
-                       "os.environ['LISTEN_FDS'] = '1'\n"
+            # moves the descriptors to fds 3, 4, ... (by way of copies above them, so that none overwrites
+            # another), sets LISTEN_FDS and LISTEN_PID to its pid and execs the supervisor (same pid).
+            fds = [s if isinstance(s, int) else s.fileno() for s in self.inherited]
+            wrapper = ("import fcntl, os, sys\n"
+                       "fds = [int(fd) for fd in sys.argv[1].split(',')]\n"
+                       "copies = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for fd in fds]\n"
+                       "for fd in fds: os.close(fd)\n"
+                       "for i, copy in enumerate(copies): os.dup2(copy, 3 + i); os.close(copy)\n"
+                       "os.environ['LISTEN_FDS'] = str(len(fds))\n"
                        "os.environ['LISTEN_PID'] = str(os.getpid())\n"
                        "os.execv(sys.argv[2], sys.argv[2:])\n")
-            cmd = [sys.executable, "-c", wrapper, str(fd)] + cmd
-            pass_fds = (fd,)
+            cmd = [sys.executable, "-c", wrapper, ",".join(map(str, fds))] + cmd
+            pass_fds = tuple(fds)
             env = {k: v for k, v in env.items() if k not in ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
@@ -193,6 +199,15 @@ class Supervisor:
     def status(self) -> dict:
         """GET /status straight from the pool (a worker answers it from the shared scoreboard)."""
         resp = self.fastcgi("GET", "/status")
+        assert resp.status == 200, f"/status: {resp!r}\n{self.log()}"
+        return resp.json()
+
+    def own_status(self) -> dict:
+        """GET /status from the supervisor's own listener (--status-listen's default beside a unix --listen
+        socket), which answers while every worker is stopped."""
+        assert self.socket_path is not None and "--status-listen" not in self.extra_args, self.command()
+        path = self.socket_path.with_name(self.socket_path.stem + "-status.sock")
+        resp = fastcgi_request(path, "GET", "/status")
         assert resp.status == 200, f"/status: {resp!r}\n{self.log()}"
         return resp.json()
 
