@@ -194,8 +194,9 @@ pool_status() {
         }'
 }
 
-# Starts notes-supervisor with N workers of BINARY on $STATE/run/notes.sock and returns once all N
-# accept, as /status through nginx sees them (idle or busy, none starting). Sets POOL_START_MS: the
+# Starts notes-supervisor with N workers of BINARY on $STATE/run/notes.sock (POOL_FLAGS instead of
+# `--workers N` when set, e.g. an adaptive pool whose minimum is N) and returns once all N accept,
+# as /status through nginx sees them (idle or busy, none starting). Sets POOL_START_MS: the
 # time from starting the supervisor to that moment (polled every 10 ms, so good to about ±15 ms).
 # The null responder has no /status (it answers its fixed body to everything) and does not write the
 # scoreboard: for it (READY=first-answer) the wait ends at the first 200 through nginx, plus 0.5 s.
@@ -206,7 +207,8 @@ start_supervisor() {
     shift 2
     local ready=${READY:-status}
     local sock=$STATE/run/notes.sock t0 deadline status total idle busy starting _
-    local -a group=()
+    local -a group=() pool=(--workers "$workers")
+    [[ -z ${POOL_FLAGS:-} ]] || read -ra pool <<<"$POOL_FLAGS"
     if is_root; then
         # The supervisor switches to the service account (scripts/install-deps), which removes the socket
         # when it stops.
@@ -215,7 +217,7 @@ start_supervisor() {
     fi
     rm -f "$sock"
     t0=$(now_ns)
-    setsid "$BIN_DIR/notes-supervisor" --listen "unix:$sock" --workers "$workers" "${group[@]}" \
+    setsid "$BIN_DIR/notes-supervisor" --listen "unix:$sock" "${pool[@]}" "${group[@]}" \
         --worker-binary "$binary" "$@" </dev/null >>"$STATE/logs/supervisor.log" 2>&1 &
     SUPERVISOR_PID=$!
     deadline=$((t0 + 60 * 1000000000))

@@ -231,7 +231,7 @@ public struct SlotWriter {
         update { slot in
             slot.statement_started_ns = now
             slot.statements = UInt32(truncatingIfNeeded: count)
-            withUnsafeMutableBytes(of: &slot.statement) { copyASCIIName(statement, into: $0) }
+            withUnsafeMutableBytes(of: &slot.statement) { copyCString(statement, into: $0) }
         }
     }
 
@@ -257,25 +257,15 @@ public struct SlotWriter {
     }
 }
 
-/// Copies `text` into a fixed C buffer, truncated on a character boundary and always NUL-terminated.
+/// Copies `text` into a fixed C buffer, truncated on a scalar boundary and always NUL-terminated: its UTF-8
+/// bytes at once, since this runs several times per request (method, path, request id, each statement).
 private func copyCString(_ text: String, into buffer: UnsafeMutableRawBufferPointer) {
-    var length = 0
-    for scalar in text.unicodeScalars {
-        let width = UTF8.width(scalar)
-        if length + width > buffer.count - 1 { break }
-        length += width
-    }
-    buffer.copyBytes(from: text.utf8.prefix(length))
-    buffer[length] = 0
-}
-
-/// Copies a name made of ASCII bytes (a statement's) without looking at characters: this runs on every
-/// round trip to the database, where `copyCString`'s scalar walk would cost more than the rest of the write.
-private func copyASCIIName(_ name: String, into buffer: UnsafeMutableRawBufferPointer) {
-    var name = name
-    name.withUTF8 { bytes in
-        let length = min(bytes.count, buffer.count - 1)
-        buffer.copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<length])))
+    var text = text
+    text.withUTF8 { bytes in
+        var length = min(bytes.count, buffer.count - 1)
+        // Cut before a continuation byte (10xxxxxx) would split a scalar: back up to its first byte.
+        if length < bytes.count { while length > 0 && bytes[length] & 0xC0 == 0x80 { length -= 1 } }
+        if length > 0 { buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: length) }
         buffer[length] = 0
     }
 }
