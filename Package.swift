@@ -80,6 +80,7 @@ let package = Package(
             path: "Tests/NotesTesting"
         ),
         .testTarget(name: "FastCGIResponderTests", dependencies: ["FastCGIResponder"]),
+        .testTarget(name: "HTTPMessagesTests", dependencies: ["HTTPMessages"]),
         .testTarget(name: "NotesAPITests", dependencies: ["NotesAPI", "HTTPMessages", "JSONOutput", "PoolStatus", "SystemSupport", "NotesStore", "NotesTesting", "Scoreboard"]),
         .testTarget(name: "NotesStoreTests", dependencies: ["NotesStore", "NotesTesting"]),
         .testTarget(name: "SupervisorTests", dependencies: [

@@ -77,7 +77,7 @@ enum StatusRequest: Equatable {
     static let expected = "'json' or 'prometheus'"
 
     init(_ request: HTTPRequest) {
-        var path = Self.decoded(request.rawPath, plusAsSpace: false)
+        var path = percentDecoded(request.rawPath)
         if path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         guard path == "/status" || path == "/livez" else {
             self = .notFound
@@ -91,42 +91,10 @@ enum StatusRequest: Equatable {
             self = .live
             return
         }
-        var format: String?
-        for pair in request.rawQuery.split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard Self.decoded(String(parts[0]), plusAsSpace: true) == "format" else { continue }
-            format = parts.count > 1 ? Self.decoded(String(parts[1]), plusAsSpace: true) : ""
-        }
-        switch format {
+        switch queryItems(request.rawQuery).last(where: { $0.name == "format" })?.value {
         case nil, "json": self = .status(prometheus: false)
         case "prometheus": self = .status(prometheus: true)
         case let other?: self = .badFormat(other)
         }
-    }
-
-    /// `%XX` decoded (and `+` as a space in a query); a malformed escape is kept as it is.
-    static func decoded(_ text: String, plusAsSpace: Bool) -> String {
-        let bytes = Array(text.utf8)
-        var out: [UInt8] = []
-        var index = 0
-        func hex(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-            default: nil
-            }
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) {
-                out.append(high << 4 | low)
-                index += 3
-            } else {
-                out.append(plusAsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-                index += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

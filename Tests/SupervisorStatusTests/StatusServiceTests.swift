@@ -25,6 +25,14 @@ import Testing
         #expect(StatusRequest(HTTPRequest(method: method, rawPath: path, rawQuery: query)) == expected)
     }
 
+    /// The query is split at every `&` and `=` byte, as the workers' router splits it: as Characters, one followed
+    /// by a combining mark would not split.
+    @Test func readsTheQueryAsTheWorkersRead() {
+        let request = HTTPRequest(method: "GET", rawPath: "/status", rawQuery: "format=prometheus&\u{0301}x=1")
+        #expect(StatusRequest(request) == .status(prometheus: true))
+        #expect(StatusRequest(HTTPRequest(method: "GET", rawPath: "/status", rawQuery: "format=\u{0301}")) == .badFormat("\u{0301}"))
+    }
+
     @Test func answersFromTheScoreboardWithTheNamesTheWorkersPublished() throws {
         let scoreboard = try Scoreboard.create()
         scoreboard.publishSupervisor(pid: 1, startedAtUnixMicroseconds: 0, listen: "unix:/x.sock")

@@ -1,6 +1,9 @@
+// `@inlinable`: the workers' router calls these on every request, from another module.
+
 /// Decodes `%XX` escapes (and, in a query, `+` as space). A malformed escape is kept as it is, and bytes
 /// that do not form UTF-8 become U+FFFD, so decoding never fails and never yields invalid text.
-func percentDecoded(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String {
+@inlinable
+public func percentDecoded(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String {
     let utf8 = Array(text.utf8)
     guard utf8.contains(UInt8(ascii: "%")) || (plusAsSpace && utf8.contains(UInt8(ascii: "+"))) else {
         return String(text)
@@ -22,7 +25,8 @@ func percentDecoded(_ text: some StringProtocol, plusAsSpace: Bool = false) -> S
     return String(decoding: decoded, as: UTF8.self)
 }
 
-private func hexValue(_ byte: UInt8) -> UInt8? {
+@inlinable
+func hexValue(_ byte: UInt8) -> UInt8? {
     switch byte {
     case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
     case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
@@ -32,7 +36,8 @@ private func hexValue(_ byte: UInt8) -> UInt8? {
 }
 
 /// `a=1&b=x%20y` → [("a", "1"), ("b", "x y")], in order, repeats kept.
-func queryItems(_ rawQuery: String) -> [(name: String, value: String)] {
+@inlinable
+public func queryItems(_ rawQuery: String) -> [(name: String, value: String)] {
     // On UTF-8 bytes, not Characters: "&" followed by a combining mark is one Character, and must still split.
     rawQuery.utf8.split(separator: UInt8(ascii: "&")).map { pair in
         let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
