@@ -75,52 +75,43 @@ extension Scoreboard {
         let status = min(max(status, 0), Self.metricStatuses - 1)
         let bucket = DurationBuckets.index(nanoseconds: nanoseconds)
         // Plain address arithmetic: a key path's offset here cost a request about a hundred instructions.
-        withUnsafeMutablePointer(to: &board.pointee.metrics.requests) {
-            $0.withMemoryRebound(to: UInt64.self, capacity: Self.metricRoutes * Self.metricStatuses) {
-                notes_counter_add($0 + route * Self.metricStatuses + status, 1)
-            }
-        }
-        withUnsafeMutablePointer(to: &board.pointee.metrics.duration_buckets) {
-            $0.withMemoryRebound(to: UInt64.self, capacity: Self.metricRoutes * Int(NOTES_METRIC_BUCKETS)) {
-                notes_counter_add($0 + route * Int(NOTES_METRIC_BUCKETS) + bucket, 1)
-            }
-        }
-        withUnsafeMutablePointer(to: &board.pointee.metrics.duration_ns_sum) {
-            $0.withMemoryRebound(to: UInt64.self, capacity: Self.metricRoutes) { notes_counter_add($0 + route, nanoseconds) }
-        }
+        let metrics = metricsPointer
+        notes_counter_add(notes_metrics_requests(metrics) + route * Self.metricStatuses + status, 1)
+        notes_counter_add(notes_metrics_duration_buckets(metrics) + route * Int(NOTES_METRIC_BUCKETS) + bucket, 1)
+        notes_counter_add(notes_metrics_duration_ns_sum(metrics) + route, nanoseconds)
     }
+
+    /// The shared counters, reached without Swift's view of their arrays as tuples (scoreboard.h says why).
+    var metricsPointer: UnsafeMutablePointer<notes_metrics> { notes_scoreboard_metrics(board)! }
 
     /// The counters of the first `routes` route and `statuses` status indexes.
     public func metrics(routes: Int, statuses: Int) -> PoolMetrics {
         let routes = min(routes, Self.metricRoutes), statuses = min(statuses, Self.metricStatuses)
         let buckets = Int(NOTES_METRIC_BUCKETS)
-        return withUnsafeMutablePointer(to: &board.pointee.metrics) { metrics in
-            let raw = UnsafeMutableRawPointer(metrics)
-            func counters(_ path: PartialKeyPath<notes_metrics>) -> UnsafeMutablePointer<UInt64> {
-                raw.advanced(by: MemoryLayout<notes_metrics>.offset(of: path)!).assumingMemoryBound(to: UInt64.self)
-            }
-            let requests = counters(\.requests), durations = counters(\.duration_buckets), sums = counters(\.duration_ns_sum)
-            let occupancy = notes_counter_load(&metrics.pointee.pool_occupancy)
-            let accepting = occupancy >> 32, busy = occupancy & 0xffff_ffff
-            let saturatedNow = accepting > 0 && busy >= accepting
-            let accumulated = notes_signed_load(&metrics.pointee.saturated_ns)
-            let saturatedNanoseconds = saturatedNow ? accumulated + Int64(monotonicNanoseconds()) : accumulated
-            return PoolMetrics(
-                listenQueue: notes_counter_load(&metrics.pointee.listen_queue),
-                listenQueueMax: notes_counter_load(&metrics.pointee.listen_queue_max),
-                listenBacklog: notes_counter_load(&metrics.pointee.listen_backlog),
-                saturatedTotal: notes_counter_load(&metrics.pointee.saturated_total),
-                // A reader racing the end of a spell may see its end without its state: never below zero.
-                saturatedSeconds: Double(max(0, saturatedNanoseconds)) / 1e9,
-                saturatedNow: saturatedNow,
-                requests: (0..<routes).map { route in
-                    (0..<statuses).map { notes_counter_load(requests + route * Self.metricStatuses + $0) }
-                },
-                durationBuckets: (0..<routes).map { route in
-                    (0..<buckets).map { notes_counter_load(durations + route * buckets + $0) }
-                },
-                durationSecondsSum: (0..<routes).map { Double(notes_counter_load(sums + $0)) / 1e9 })
-        }
+        let metrics = metricsPointer
+        let requests: UnsafeMutablePointer<UInt64> = notes_metrics_requests(metrics)
+        let durations: UnsafeMutablePointer<UInt64> = notes_metrics_duration_buckets(metrics)
+        let sums: UnsafeMutablePointer<UInt64> = notes_metrics_duration_ns_sum(metrics)
+        let occupancy = notes_counter_load(&metrics.pointee.pool_occupancy)
+        let accepting = occupancy >> 32, busy = occupancy & 0xffff_ffff
+        let saturatedNow = accepting > 0 && busy >= accepting
+        let accumulated = notes_signed_load(&metrics.pointee.saturated_ns)
+        let saturatedNanoseconds = saturatedNow ? accumulated + Int64(monotonicNanoseconds()) : accumulated
+        return PoolMetrics(
+            listenQueue: notes_counter_load(&metrics.pointee.listen_queue),
+            listenQueueMax: notes_counter_load(&metrics.pointee.listen_queue_max),
+            listenBacklog: notes_counter_load(&metrics.pointee.listen_backlog),
+            saturatedTotal: notes_counter_load(&metrics.pointee.saturated_total),
+            // A reader racing the end of a spell may see its end without its state: never below zero.
+            saturatedSeconds: Double(max(0, saturatedNanoseconds)) / 1e9,
+            saturatedNow: saturatedNow,
+            requests: (0..<routes).map { route in
+                (0..<statuses).map { notes_counter_load(requests + route * Self.metricStatuses + $0) }
+            },
+            durationBuckets: (0..<routes).map { route in
+                (0..<buckets).map { notes_counter_load(durations + route * buckets + $0) }
+            },
+            durationSecondsSum: (0..<routes).map { Double(notes_counter_load(sums + $0)) / 1e9 })
     }
 
     /// Sets what slot `index` adds to the pool's occupancy, if it now adds `from` (nil: whatever it adds).
@@ -129,23 +120,17 @@ extension Scoreboard {
     func shareOccupancy(
         slot index: Int, _ share: OccupancyShare, from: OccupancyShare? = nil, now: UInt64 = monotonicNanoseconds()
     ) {
-        let current = withUnsafeMutablePointer(to: &board.pointee.metrics.occupancy_share) {
-            $0.withMemoryRebound(to: UInt64.self, capacity: Self.capacity) { shares -> UInt64? in
-                let current = notes_counter_load(shares + index)
-                if let from, current != from.rawValue { return nil }
-                guard current != share.rawValue else { return nil }
-                notes_counter_store(shares + index, share.rawValue)
-                return current
-            }
-        }
-        guard let current else { return }
-        _ = notes_occupancy_add(&board.pointee.metrics, Int64(bitPattern: share.rawValue &- current), Int64(now))
+        let metrics = metricsPointer
+        let shares: UnsafeMutablePointer<UInt64> = notes_metrics_occupancy_share(metrics)
+        let current = notes_counter_load(shares + index)
+        if let from, current != from.rawValue { return }
+        guard current != share.rawValue else { return }
+        notes_counter_store(shares + index, share.rawValue)
+        _ = notes_occupancy_add(metrics, Int64(bitPattern: share.rawValue &- current), Int64(now))
     }
 
     func slotIndex(of slot: UnsafeMutablePointer<notes_worker_slot>) -> Int {
-        withUnsafeMutablePointer(to: &board.pointee.slots) {
-            $0.withMemoryRebound(to: notes_worker_slot.self, capacity: Self.capacity) { slot - $0 }
-        }
+        slot - notes_scoreboard_slots(board)
     }
 }
 
@@ -155,19 +140,17 @@ extension Scoreboard {
     @discardableResult
     public func publishMetricLabels(routes: [String], statuses: [String]) -> Bool {
         let text = Array((routes.map { $0 + "\n" }.joined() + "\n" + statuses.map { $0 + "\n" }.joined()).utf8)
-        return withUnsafeMutableBytes(of: &board.pointee.metrics.labels) { buffer in
-            guard text.count < buffer.count, !text.contains(0) else { return false }
-            buffer.copyBytes(from: text)
-            buffer[text.count] = 0
-            return true
-        }
+        let buffer = UnsafeMutableRawBufferPointer(start: notes_metrics_labels(metricsPointer), count: Int(NOTES_LABEL_BYTES))
+        guard text.count < buffer.count, !text.contains(0) else { return false }
+        buffer.copyBytes(from: text)
+        buffer[text.count] = 0
+        return true
     }
 
     /// The names the workers published; nil before the first worker did.
     public var metricLabels: (routes: [String], statuses: [String])? {
-        let text = withUnsafeBytes(of: &board.pointee.metrics.labels) { buffer in
-            String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
-        }
+        let buffer = UnsafeRawBufferPointer(start: notes_metrics_labels(metricsPointer), count: Int(NOTES_LABEL_BYTES))
+        let text = String(decoding: buffer.prefix { $0 != 0 }, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard let gap = lines.firstIndex(of: ""), gap + 1 < lines.count else { return nil }
         return (Array(lines[..<gap]), lines[(gap + 1)...].filter { !$0.isEmpty })

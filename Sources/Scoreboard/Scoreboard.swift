@@ -81,19 +81,12 @@ public final class Scoreboard {
     }
 
     public func countRestart(_ cause: RestartCause) {
-        withUnsafeMutablePointer(to: &board.pointee.restarts) {
-            $0.withMemoryRebound(to: UInt64.self, capacity: RestartCause.allCases.count) {
-                notes_counter_add($0 + cause.index, 1)
-            }
-        }
+        notes_counter_add(notes_scoreboard_restarts(board) + cause.index, 1)
     }
 
     public var header: Header {
-        let restarts = withUnsafePointer(to: &board.pointee.restarts) {
-            $0.withMemoryRebound(to: UInt64.self, capacity: RestartCause.allCases.count) { counters in
-                Dictionary(uniqueKeysWithValues: RestartCause.allCases.map { ($0, notes_counter_load(counters + $0.index)) })
-            }
-        }
+        let counters: UnsafeMutablePointer<UInt64> = notes_scoreboard_restarts(board)
+        let restarts = Dictionary(uniqueKeysWithValues: RestartCause.allCases.map { ($0, notes_counter_load(counters + $0.index)) })
         return Header(
             supervisorPID: board.pointee.supervisor_pid,
             startedAtUnixMicroseconds: board.pointee.started_at_unix_us,
@@ -164,9 +157,7 @@ public final class Scoreboard {
     }
 
     private func withSlot<T>(_ index: Int, _ body: (UnsafeMutablePointer<notes_worker_slot>) -> T) -> T {
-        withUnsafeMutablePointer(to: &board.pointee.slots) {
-            $0.withMemoryRebound(to: notes_worker_slot.self, capacity: Self.capacity) { body($0 + index) }
-        }
+        body(notes_scoreboard_slots(board) + index)
     }
 }
 

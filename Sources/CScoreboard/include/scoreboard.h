@@ -115,6 +115,18 @@ typedef struct {
     notes_metrics metrics;
 } notes_scoreboard;
 
+// Swift imports a C array as a tuple, and the runtime builds a tuple's type metadata the first time Swift code
+// needs it: for the 4 KiB label buffer a 4,096-element tuple, about 270 KiB of heap left in every worker. These
+// hand Swift plain pointers to the arrays instead.
+static inline char *notes_metrics_labels(notes_metrics *metrics) { return metrics->labels; }
+static inline uint64_t *notes_metrics_requests(notes_metrics *metrics) { return &metrics->requests[0][0]; }
+static inline uint64_t *notes_metrics_duration_buckets(notes_metrics *metrics) { return &metrics->duration_buckets[0][0]; }
+static inline uint64_t *notes_metrics_duration_ns_sum(notes_metrics *metrics) { return metrics->duration_ns_sum; }
+static inline uint64_t *notes_metrics_occupancy_share(notes_metrics *metrics) { return metrics->occupancy_share; }
+static inline notes_worker_slot *notes_scoreboard_slots(notes_scoreboard *board) { return board->slots; }
+static inline notes_metrics *notes_scoreboard_metrics(notes_scoreboard *board) { return &board->metrics; }
+static inline uint64_t *notes_scoreboard_restarts(notes_scoreboard *board) { return board->restarts; }
+
 static inline void notes_slot_begin_write(notes_worker_slot *slot) {
     __atomic_fetch_add(&slot->sequence, 1, __ATOMIC_ACQ_REL);
 }
