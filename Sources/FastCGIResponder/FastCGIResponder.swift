@@ -143,8 +143,8 @@ public final class FastCGIResponder {
     /// With `heartbeatEvery` seconds, it wakes at least that often while it waits and calls `heartbeat` when
     /// that much time has passed since the last call: a supervisor's watchdog learns from it that a worker
     /// with nothing to do is waiting, not stuck. `answered` is told how many requests of a batch were answered
-    /// once their answers are written out (or given up on), so a worker blocked writing to a slow peer is
-    /// still busy with them.
+    /// once their answers are written out (or given up on), so a worker can show that it still holds them
+    /// while it is blocked writing to a slow peer.
     public func serve(
         signals: SignalPipe, heartbeatEvery: Double? = nil, heartbeat: () -> Void = {},
         onSignal: (Int32) -> ServeDecision, handler: ([HTTPRequest]) -> ([HTTPResponse], ServeDecision),

@@ -211,8 +211,14 @@ public struct SlotWriter {
             slot.last_request_ns = now - slot.request_started_ns
             slot.heartbeat_ns = now
             slot.statement_started_ns = 0
+            slot.answering = 1
         }
         scoreboard.shareOccupancy(slot: scoreboard.slotIndex(of: slot), .idle, from: .busy, now: now)
+    }
+
+    /// The answers of the batch `requestsFinished` counted are written out (or given up on): nothing is in hand.
+    public func answersWritten() {
+        update { $0.answering = 0 }
     }
 
     /// The worker sent `statement` (with `count` - 1 more) to PostgreSQL and waits for the answer: the

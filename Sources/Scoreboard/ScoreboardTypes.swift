@@ -79,6 +79,8 @@ public struct WorkerSlot: Sendable {
     public var currentRequest: (method: String, path: String, startedNanoseconds: UInt64)? {
         state == .busy ? request : nil
     }
+    /// The worker has answered its last batch but is still writing the answers out (it shows idle meanwhile).
+    public let answering: Bool
     /// The web server's id of the request in hand or the last one (nginx's `$request_id`); nil when it sent none.
     public let requestID: String?
     /// The prepared statement the worker waits on PostgreSQL for (and how many were sent with it, itself
@@ -114,6 +116,7 @@ public struct WorkerSlot: Sendable {
         }
         lastRequestNanoseconds = slot.requests > 0 ? slot.last_request_ns : nil
         heartbeatNanoseconds = slot.heartbeat_ns != 0 ? slot.heartbeat_ns : nil
+        answering = slot.answering != 0
     }
 }
 

@@ -9,7 +9,7 @@ extension Pool {
         for (pid, worker) in workers {
             if case .killed = worker.lifecycle { continue }
             let report = control.report(slot: worker.slot)
-            guard let request = report.currentRequest, now - request.startedAt >= limit,
+            guard let request = report.requestInHand, now - request.startedAt >= limit,
                   worker.slowRequestLogged != request.startedAt else { continue }
             workers[pid]?.slowRequestLogged = request.startedAt
             let head = "slow request: \(request.method) \(request.path) (request id \(report.requestID ?? "none")) "

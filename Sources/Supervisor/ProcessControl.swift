@@ -25,6 +25,14 @@ struct WorkerReport {
     /// The statement the worker waits on PostgreSQL for (with how many were sent together), and since when.
     var databaseWait: (statement: String, statements: Int, since: Double)?
 
+    /// Its last batch is answered but still being written out (state idle meanwhile).
+    var answering = false
+
+    /// The request the worker has not let go of: being served (busy) or its answer being written.
+    var requestInHand: (method: String, path: String, startedAt: Double)? {
+        state == .busy || answering ? request : nil
+    }
+
     /// The request in hand, while `state` is busy.
     var currentRequest: (method: String, path: String, startedAt: Double)? {
         state == .busy ? request : nil
@@ -122,7 +130,8 @@ final class SystemProcesses: ProcessControl, PoolReporting {
             lastRequestSeconds: slot.lastRequestNanoseconds.map { Double($0) / 1e9 },
             heartbeat: slot.heartbeatNanoseconds.map { Double($0) / 1e9 },
             requestID: slot.requestID,
-            databaseWait: slot.databaseWait.map { ($0.statement, $0.statements, Double($0.startedNanoseconds) / 1e9) })
+            databaseWait: slot.databaseWait.map { ($0.statement, $0.statements, Double($0.startedNanoseconds) / 1e9) },
+            answering: slot.answering)
     }
 
     func stack(of pid: pid_t) -> StackReading {

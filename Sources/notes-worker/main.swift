@@ -76,6 +76,7 @@ func serve(_ options: WorkerOptions) -> Int32 {
             accounting.account(
                 requests, &responses, routes: routes, nanoseconds: monotonicNanoseconds() - started,
                 databaseNanoseconds: database.statementNanoseconds - databaseBefore)
+            slot?.requestsFinished(requests.count)
             served += requests.count
             if database.takeStatementTimeout() {
                 // A request outlived its budget; like a worker the watchdog kills, this one is replaced.
@@ -87,9 +88,9 @@ func serve(_ options: WorkerOptions) -> Int32 {
                 return (responses, .stop)
             }
             return (responses, .keepServing)
-        }, answered: { count in
-            // Busy until the answers are out: a worker blocked writing to a slow peer shows the request in hand.
-            slot?.requestsFinished(count)
+        }, answered: { _ in
+            // Until now a worker blocked writing to a slow peer still holds the request (the slow-request log's).
+            slot?.answersWritten()
         })
         return 0
     } catch {

@@ -65,6 +65,7 @@ final class FakeProcesses: ProcessControl, PoolReporting {
     func idle(_ pid: pid_t) {
         update(pid) {
             $0.state = .idle
+            $0.answering = false
             $0.heartbeat = now
         }
     }
@@ -75,6 +76,16 @@ final class FakeProcesses: ProcessControl, PoolReporting {
             $0.request = (method, path, now)
             $0.requestID = requestID
             $0.databaseWait = nil
+            $0.answering = false
+        }
+    }
+
+    /// The worker made its answers and writes them out: it shows idle, the request still in hand.
+    func answering(_ pid: pid_t) {
+        update(pid) {
+            $0.state = .idle
+            $0.answering = true
+            $0.heartbeat = now
         }
     }
 

@@ -39,7 +39,10 @@ import Testing
         let pids = h.ready()
         h.processes.stacks[pids[0]] = .frames(["0x10 write + 4 in libc.so.6", "0x20 FCGX_FFlush + 9 in notes-worker"])
         h.processes.busy(pids[0], "GET", "/articles")
-        h.advance(1.5)
+        h.advance(0.5)
+        // Its answer made, it blocks writing it out: idle for /status and saturation, still in hand here.
+        h.processes.answering(pids[0])
+        h.advance(1.0)
         #expect(h.log.contains("warning: slow request: GET /articles (request id none) in worker \(pids[0]) for 1.5s: running in the worker; stack: #0 0x10 write + 4 in libc.so.6 | #1 0x20 FCGX_FFlush + 9 in notes-worker"))
         #expect(h.processes.stacksRead == [pids[0]], "only the slow worker is read, once")
         // Its next request is a new one and is logged again when slow.

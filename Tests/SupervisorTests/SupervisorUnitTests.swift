@@ -172,6 +172,9 @@ import Testing
         worker.databaseWaitBegan(statement: "update_note", count: 1)
         worker.requestsFinished(1)
         #expect(scoreboard.slot(0).databaseWait == nil, "a finished request waits on nothing")
+        #expect(scoreboard.slot(0).state == .idle && scoreboard.slot(0).answering, "idle, its answer still being written")
+        worker.answersWritten()
+        #expect(!scoreboard.slot(0).answering)
         worker.requestStarted(method: "GET", path: "/notes/")
         #expect(scoreboard.slot(0).requestID == nil, "a request without an id does not show the last one's")
     }

@@ -61,7 +61,9 @@ typedef struct {
        more sent with it); 0 while it does not wait on the database */
     uint64_t statement_started_ns;
     uint32_t statements;
-    uint32_t reserved_2;
+    /* 1 from the end of a batch until its answers are written out: the requests are counted and the worker
+       shows idle (so one client's back-to-back requests never look like a busy pool), but they are still in hand */
+    uint32_t answering;
     char method[NOTES_METHOD_BYTES];
     char path[NOTES_PATH_BYTES];
     char request_id[NOTES_REQUEST_ID_BYTES];
