@@ -423,7 +423,8 @@ public final class FastCGIResponder {
         return HTTPRequest(
             method: method, requestURI: requestURI,
             contentType: param("CONTENT_TYPE").flatMap { $0.isEmpty ? nil : $0 },
-            body: body, bodyProblem: problem, requestID: param("REQUEST_ID"))
+            body: body, bodyProblem: problem, requestID: param("REQUEST_ID"), ifMatch: param("HTTP_IF_MATCH"),
+            ifNoneMatch: param("HTTP_IF_NONE_MATCH"))
     }
 
     private enum Body {
