@@ -3,6 +3,14 @@ page; If-None-Match answers 304 with no body; If-Match makes a write fail with 4
 is checked by the write itself, so two clients writing with one tag cannot both succeed; the CORS headers let a
 browser read ETag, Link and X-Total-Count."""
 
+import html
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
 import threading
 
 import pytest
@@ -10,6 +18,7 @@ import pytest
 from harness.api import create_article, create_author
 from harness.assertions import assert_json
 from harness.contract import MAX_ID
+from harness.processes import child_env, free_port, make_dir
 
 PRECONDITION_FAILED = {"detail": "Precondition Failed"}
 EXPOSED = {"etag", "link", "x-total-count"}
@@ -220,3 +229,78 @@ def test_cors_exposes_the_tag_the_links_and_the_total(api):
     assert pre.status == 204
     allowed = {t.strip().lower() for t in (pre.header("Access-Control-Allow-Headers") or "").split(",")}
     assert {"if-match", "if-none-match"} <= allowed, pre
+
+
+# A page of another origin (another port) whose script reads the tag and the total, then writes with If-Match: the
+# preflight must allow the header and the answers must expose ETag, or the script sees null.
+BROWSER_PAGE = """<!doctype html><html><body><pre id="out">pending</pre><script>
+const api = %s, out = document.getElementById("out");
+(async () => {
+  const list = await fetch(api + "/notes/?take=1");
+  const note = await (await fetch(api + "/notes/", {method: "POST", headers: {"Content-Type": "application/json"},
+                                                  body: JSON.stringify({text: "from a browser", completed: false})})).json();
+  const got = await fetch(api + "/notes/" + note.id + "/");
+  const tag = got.headers.get("ETag");
+  const put = body => fetch(api + "/notes/" + note.id + "/", {method: "PUT", headers: {"Content-Type": "application/json",
+                                                            "If-Match": tag}, body: JSON.stringify(body)});
+  const first = await put({text: "first", completed: true}), second = await put({text: "second", completed: true});
+  out.textContent = JSON.stringify({listTag: list.headers.get("ETag"), total: list.headers.get("X-Total-Count"), tag,
+                                    first: first.status, newTag: first.headers.get("ETag"), second: second.status});
+})().catch(e => { out.textContent = "failed: " + e; });
+</script></body></html>"""
+
+
+def chromium_binary() -> str:
+    # The binary itself rather than Debian's /usr/bin/chromium wrapper, as test_openapi.py runs it.
+    for candidate in ("/usr/lib/chromium/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.fail("chromium is not installed: run scripts/install-deps")
+
+
+def test_a_browser_script_reads_the_tag_and_the_total_cross_origin(cond_stack):
+    api = cond_stack.client
+    api.create_note("so the list is not empty")
+    page = (BROWSER_PAGE % json.dumps(f"http://127.0.0.1:{api.port}")).encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    workdir = make_dir(cond_stack.dir / "chromium")
+    cmd = [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+           f"--user-data-dir={make_dir(workdir / 'profile')}", "--incognito", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-extensions",
+           "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+           f"--proxy-server=http://127.0.0.1:{free_port()}", "--proxy-bypass-list=127.0.0.1",
+           "--virtual-time-budget=15000", "--dump-dom", f"http://127.0.0.1:{server.server_address[1]}/"]
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=child_env(HOME=str(workdir)), start_new_session=True)
+        try:
+            dom, _ = proc.communicate(timeout=90)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    finally:
+        server.shutdown()
+    found = re.search(r'<pre id="out">(.*?)</pre>', dom.decode("utf-8", "replace"), re.S)
+    assert found, dom[:2000]
+    text = html.unescape(found.group(1))
+    assert text.startswith("{"), text
+    seen = json.loads(text)
+    assert seen["listTag"] and seen["total"] and int(seen["total"]) >= 1, seen
+    assert seen["tag"] and seen["tag"].startswith('"'), seen
+    assert (seen["first"], seen["second"]) == (200, 412), seen
+    assert seen["newTag"] and seen["newTag"] != seen["tag"], seen

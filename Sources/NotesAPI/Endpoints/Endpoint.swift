@@ -266,7 +266,8 @@ struct Endpoint: Sendable {
             if let response = notModified(tag, ifNoneMatch) { return .success(response) }
             var writer = JSONWriter(capacity: 32 * rows.columnCount + rows.byteCount)
             writer.row(0, of: rows, as: entity)
-            return .success(.json(status, writer.bytes, headers: [("ETag", tag)]))
+            // One array of headers, not `.json`'s two joined: one allocation fewer on every GET by id.
+            return .success(HTTPResponse(status: status, headers: [("Content-Type", "application/json"), ("ETag", tag)], body: writer.bytes))
         case (.page(let page), .page(let entity, _)):
             let tag = EntityTags.page(page, of: entity)
             if let response = notModified(tag, ifNoneMatch) { return .success(response) }

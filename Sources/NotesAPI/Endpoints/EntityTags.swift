@@ -10,10 +10,14 @@ import NotesStore
 enum EntityTags {
     /// The header value of row `row`'s tag: its version, quoted.
     static func row(_ row: Int, of rows: Rows, as entity: Entity) -> String {
-        var tag = "\""
-        tag.append(String(decoding: rows.bytes(row: row, column: entity.versionColumn), as: UTF8.self))
-        tag.append("\"")
-        return tag
+        let version = rows.bytes(row: row, column: entity.versionColumn)
+        // Written in place: up to 15 bytes this is a small string, with no allocation and no appending.
+        return String(unsafeUninitializedCapacity: version.count + 2) { buffer in
+            buffer[0] = UInt8(ascii: "\"")
+            _ = buffer[1...].initialize(from: version)
+            buffer[version.count + 1] = UInt8(ascii: "\"")
+            return version.count + 2
+        }
     }
 
     /// The header value of a page's tag: FNV-1a (64 bits) over each row's id and version and the total.
