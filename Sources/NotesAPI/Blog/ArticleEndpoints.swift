@@ -40,11 +40,7 @@ enum ArticleEndpoints {
         precondition: .ifMatch
     ) { services, inputs in
         services.articles.table.delete(id: inputs.integer(articleID), versions: inputs.versions).map { outcome in
-            switch outcome {
-            case .applied: .noContent
-            case .missing: .missing
-            case .changed: .refused(.preconditionFailed)
-            }
+            Reply.written(outcome) { .noContent }
         }
     }
 }

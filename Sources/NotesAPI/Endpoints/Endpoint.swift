@@ -120,17 +120,22 @@ enum Reply {
     case missing
     /// One of the declared errors.
     case refused(APIError)
+    /// A response made whole (`Success.document`).
+    case response(HTTPResponse)
 
-    /// The answer to a conditional write: its row, the declared 404, or 412.
-    static func written(_ outcome: Conditional<Rows>) -> Reply {
+    /// The answer to a conditional write (`If-Match`): `applied`'s, the declared 404, or 412.
+    static func written<Value>(_ outcome: Conditional<Value>, _ applied: (Value) -> Reply) -> Reply {
         switch outcome {
-        case .applied(let rows): .row(rows)
+        case .applied(let value): applied(value)
         case .missing: .missing
         case .changed: .refused(.preconditionFailed)
         }
     }
-    /// A response made whole (`Success.document`).
-    case response(HTTPResponse)
+
+    /// The answer to a conditional write that returns its row.
+    static func written(_ outcome: Conditional<Rows>) -> Reply {
+        written(outcome, Reply.row)
+    }
 }
 
 /// One endpoint, declared once: method, path, inputs with their validation, the answer, the errors. The

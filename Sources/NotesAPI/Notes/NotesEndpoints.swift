@@ -74,11 +74,7 @@ enum NotesEndpoints {
     ) { services, inputs in
         let id = inputs.integer(noteID)
         return services.notes.table.delete(id: id, versions: inputs.versions).map { outcome in
-            switch outcome {
-            case .applied: .message("Note with id: \(id) deleted successfully!")
-            case .missing: .missing
-            case .changed: .refused(.preconditionFailed)
-            }
+            Reply.written(outcome) { .message("Note with id: \(id) deleted successfully!") }
         }
     }
 }
