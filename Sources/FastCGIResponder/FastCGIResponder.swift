@@ -420,10 +420,31 @@ public final class FastCGIResponder {
         case .refused(let why): (body, problem) = ([], why)
         case .broken: return nil
         }
+        let conditions = Self.conditionalHeaders(request.pointee.envp)
         return HTTPRequest(
             method: method, requestURI: requestURI,
             contentType: param("CONTENT_TYPE").flatMap { $0.isEmpty ? nil : $0 },
-            body: body, bodyProblem: problem, requestID: param("REQUEST_ID"))
+            body: body, bodyProblem: problem, requestID: param("REQUEST_ID"), ifMatch: conditions.ifMatch,
+            ifNoneMatch: conditions.ifNoneMatch)
+    }
+
+    /// `If-Match` and `If-None-Match` (nginx's `HTTP_IF_MATCH`, `HTTP_IF_NONE_MATCH`) in one pass over the
+    /// params, which mostly have neither: two `FCGX_GetParam` calls each compared every param, about 1,900
+    /// instructions per request (callgrind).
+    private static func conditionalHeaders(_ envp: FCGX_ParamArray?) -> (ifMatch: String?, ifNoneMatch: String?) {
+        var found: (ifMatch: String?, ifNoneMatch: String?) = (nil, nil)
+        guard var entry = envp else { return found }
+        while let param = entry.pointee {
+            if param[0] == CChar(UInt8(ascii: "H")), strncmp(param, "HTTP_IF_", 8) == 0 {
+                if strncmp(param + 8, "MATCH=", 6) == 0 {
+                    found.ifMatch = String(cString: param + 14)
+                } else if strncmp(param + 8, "NONE_MATCH=", 11) == 0 {
+                    found.ifNoneMatch = String(cString: param + 19)
+                }
+            }
+            entry += 1
+        }
+        return found
     }
 
     private enum Body {

@@ -13,10 +13,14 @@ public struct HTTPRequest: Sendable {
     /// The web server's id of this client request (nginx's `$request_id`: 32 hexadecimal digits), the same
     /// on every attempt the web server makes; nil when it sent none, or something else.
     public var requestID: String?
+    /// The conditional request headers (RFC 9110 §13.1) as sent; nil when absent.
+    public var ifMatch: String?
+    public var ifNoneMatch: String?
 
     public init(
         method: String, rawPath: String, rawQuery: String = "", contentType: String? = nil,
-        body: [UInt8] = [], bodyProblem: BodyProblem? = nil, requestID: String? = nil
+        body: [UInt8] = [], bodyProblem: BodyProblem? = nil, requestID: String? = nil, ifMatch: String? = nil,
+        ifNoneMatch: String? = nil
     ) {
         self.method = method
         self.rawPath = rawPath
@@ -25,6 +29,8 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.bodyProblem = bodyProblem
         self.requestID = requestID.flatMap { Self.isRequestID($0) ? $0 : nil }
+        self.ifMatch = ifMatch
+        self.ifNoneMatch = ifNoneMatch
     }
 
     /// 32 hexadecimal digits, as nginx makes them: what PostgreSQL reads as a uuid.
@@ -38,7 +44,7 @@ public struct HTTPRequest: Sendable {
     /// Splits a request URI (`/notes/?skip=1`) into path and query.
     public init(
         method: String, requestURI: String, contentType: String? = nil, body: [UInt8] = [], bodyProblem: BodyProblem? = nil,
-        requestID: String? = nil
+        requestID: String? = nil, ifMatch: String? = nil, ifNoneMatch: String? = nil
     ) {
         let path: Substring
         let query: Substring
@@ -53,7 +59,7 @@ public struct HTTPRequest: Sendable {
         }
         self.init(
             method: method, rawPath: String(path), rawQuery: String(query), contentType: contentType,
-            body: body, bodyProblem: bodyProblem, requestID: requestID
+            body: body, bodyProblem: bodyProblem, requestID: requestID, ifMatch: ifMatch, ifNoneMatch: ifNoneMatch
         )
     }
 }

@@ -65,7 +65,7 @@ public struct NotesApplication {
             let answer: Result<HTTPResponse, RequestError>
             switch outcomes[index] {
             case .success(let reply):
-                answer = Self.response(for: reply, of: endpoints[index]) {
+                answer = Self.response(for: reply, of: endpoints[index], ifNoneMatch: requests[index].ifNoneMatch) {
                     ResponseContext(runner: runner, request: requests[index], logger: logger)
                 }.mapError(RequestError.api)
             case .failure(let error):
@@ -79,9 +79,9 @@ public struct NotesApplication {
     }
 
     private static func response(
-        for reply: Reply, of endpoint: Endpoint?, context: () -> ResponseContext
+        for reply: Reply, of endpoint: Endpoint?, ifNoneMatch: String?, context: () -> ResponseContext
     ) -> Result<HTTPResponse, APIError> {
-        if let endpoint { return endpoint.response(for: reply, context: context) }
+        if let endpoint { return endpoint.response(for: reply, ifNoneMatch: ifNoneMatch, context: context) }
         guard case .refused(let error) = reply else { preconditionFailure("an answer without an endpoint") }
         return .failure(error)
     }

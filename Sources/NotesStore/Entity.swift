@@ -54,8 +54,12 @@ public struct Entity: Sendable {
         writableColumns = columns.filter { $0.writable }
     }
 
-    /// The select list: every column, in order, as a statement returns them.
-    var selectList: String { columns.map(\.selected).joined(separator: ", ") }
+    /// The select list: every column, in order, as a statement returns them, then the row's version (which
+    /// the JSON does not show: it is the entity tag, migration 0006).
+    var selectList: String { (columns.map(\.selected) + ["version"]).joined(separator: ", ") }
+
+    /// Where a row's version is in what a statement returns: right after the entity's columns.
+    public var versionColumn: Int { columns.count }
 
     public func column(_ name: String) -> Column? { columns.first { $0.name == name } }
 }

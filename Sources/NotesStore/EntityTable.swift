@@ -18,6 +18,28 @@ let onceSQL = "ON CONFLICT (request_id) DO NOTHING"
 /// (Adoptions/fastapi_notes_tutorial.sql), and an id beyond it must find no row rather than fail out of range.
 let byIdSQL = "id = \(Column.id.parameter(1))"
 
+/// The row has one of the versions in parameter `$number` (a bigint array, `If-Match`), or the parameter is NULL
+/// (no condition, or `If-Match: *`). In the write's own WHERE: a row that a concurrent write changed first is
+/// read again after that write commits (READ COMMITTED's recheck), so of two writes holding one version only
+/// the first matches.
+func versionMatchSQL(_ number: Int) -> String {
+    "($\(number)::bigint[] IS NULL OR version = ANY($\(number)::bigint[]))"
+}
+
+/// The versions a write requires, as the bigint array parameter of `versionMatchSQL`; nil requires none.
+func versionsParameter(_ versions: [Int64]?) -> String? {
+    versions.map { "{" + $0.map(String.init).joined(separator: ",") + "}" }
+}
+
+/// How a conditional write went (`If-Match`, RFC 9110 §13.1.1).
+public enum Conditional<Value> {
+    case applied(Value)
+    /// No row has the id.
+    case missing
+    /// The row exists, with none of the versions required: it changed since the client read it.
+    case changed
+}
+
 /// The statements every entity has, made from its description: create (once per client request), read by
 /// id, a page with its total, the total alone, delete, each declared in the registry.
 public struct EntityTable: Sendable {
@@ -32,7 +54,8 @@ public struct EntityTable: Sendable {
     /// - Parameters:
     ///   - total: a scalar query for the number of rows, when something cheaper than counting them keeps it
     ///     (notes: migration 0003).
-    ///   - delete: a statement deleting row `$1` and returning its id, when deleting a row deletes more (authors).
+    ///   - delete: a statement deleting row `$1` if it has a version of `$2` (`versionMatchSQL(2)`) and returning
+    ///     its id, when deleting a row deletes more (authors).
     public init(_ entity: Entity, total: String? = nil, delete deleteSQL: String? = nil, registry: inout StatementRegistry) {
         self.entity = entity
         let name = entity.singular, table = entity.table, columns = entity.selectList
@@ -51,7 +74,8 @@ public struct EntityTable: Sendable {
         page = registry.declare(
             "\(name)_page", pageSQL(table: table, formattedColumns: columns, total: total), readsOnly: true)
         count = registry.declare("\(name)_count", total, readsOnly: true)
-        delete = registry.declare("\(name)_delete", deleteSQL ?? "DELETE FROM \(table) WHERE \(byIdSQL) RETURNING id")
+        delete = registry.declare(
+            "\(name)_delete", deleteSQL ?? "DELETE FROM \(table) WHERE \(byIdSQL) AND \(versionMatchSQL(2)) RETURNING id")
     }
 
     /// Inserts a row with `values` for the writable columns, in their order, and returns it.
@@ -89,9 +113,27 @@ public struct EntityTable: Sendable {
         Query.statement(count, []) { $0.int64(row: 0, column: 0) }
     }
 
-    /// Whether a row had this id (and is gone now).
-    public func delete(id: Int64) -> Query<Bool> {
-        Query.statement(delete, [String(id)]) { $0.rowCount == 1 }
+    /// Deletes the row if it has one of `versions` (any version when nil).
+    public func delete(id: Int64, versions: [Int64]?) -> Query<Conditional<Void>> {
+        conditional(Query.statement(delete, [String(id), versionsParameter(versions)]) { $0 }, id: id, versions: versions)
+            .map { outcome in
+                switch outcome {
+                case .applied: .applied(())
+                case .missing: .missing
+                case .changed: .changed
+                }
+            }
+    }
+
+    /// The outcome of a write of row `id` that required `versions` and returns the rows it wrote: when it
+    /// wrote none, one more statement (only then) tells a missing row from a changed one. A row deleted in
+    /// between is missing, as it would be to a write that came a moment later.
+    func conditional(_ write: Query<Rows>, id: Int64, versions: [Int64]?) -> Query<Conditional<Rows>> {
+        write.flatMap { rows in
+            if rows.rowCount > 0 { return Query(value: .applied(rows)) }
+            guard versions != nil else { return Query(value: .missing) }
+            return Query.statement(select, [String(id)]) { $0.rowCount > 0 ? .changed : .missing }
+        }
     }
 }
 

@@ -46,35 +46,42 @@ public struct NoteStore: Sendable {
         return pageQuery(filteredPage, [String(skip), String(take), flag], skip: skip, count: filteredCount, [flag])
     }
 
-    /// Sets every writable field (`values` in their order); no row when no note has this id.
-    public func update(id: Int64, _ values: [FieldValue]) -> Query<Rows> {
-        Query.statement(update, [String(id)] + values.map { $0.sqlParameter }) { $0 }
+    /// Sets every writable field (`values` in their order), if the note has one of `versions` (any when nil).
+    public func update(id: Int64, _ values: [FieldValue], versions: [Int64]?) -> Query<Conditional<Rows>> {
+        table.conditional(
+            Query.statement(update, [String(id)] + values.map { $0.sqlParameter } + [versionsParameter(versions)]) { $0 },
+            id: id, versions: versions)
     }
 
-    /// Sets the fields given (`.absent` keeps one); with none, returns the note unchanged.
-    public func patch(id: Int64, _ values: [FieldValue]) -> Query<Rows> {
-        Query.statement(patch, [String(id)] + values.map { $0.sqlParameter }) { $0 }
+    /// Sets the fields given (`.absent` keeps one), if the note has one of `versions`; with none, returns the
+    /// note unchanged, its version included.
+    public func patch(id: Int64, _ values: [FieldValue], versions: [Int64]?) -> Query<Conditional<Rows>> {
+        table.conditional(
+            Query.statement(patch, [String(id)] + values.map { $0.sqlParameter } + [versionsParameter(versions)]) { $0 },
+            id: id, versions: versions)
     }
 }
 
-/// Every writable column of `entity` set from `$2`, `$3`..., `updated_at` to now; the row by id `$1`.
+/// Every writable column of `entity` set from `$2`, `$3`..., `updated_at` to now and the version one up; the
+/// row by id `$1`, if it has a version the parameter after the columns' requires.
 func replaceSQL(_ entity: Entity) -> String {
     let sets = entity.writableColumns.enumerated().map { "\($1.name) = \($1.parameter($0 + 2))" }
     return """
-        UPDATE \(entity.table) SET \(sets.joined(separator: ", ")), updated_at = now() WHERE \(byIdSQL) \
-        RETURNING \(entity.selectList)
+        UPDATE \(entity.table) SET \(sets.joined(separator: ", ")), updated_at = now(), version = version + 1 \
+        WHERE \(byIdSQL) AND \(versionMatchSQL(entity.writableColumns.count + 2)) RETURNING \(entity.selectList)
         """
 }
 
 /// As `replaceSQL`, but a NULL parameter leaves its column as it is; when all are NULL nothing changes,
-/// updated_at included.
+/// updated_at and the version included (the representation, and so its entity tag, stay the same).
 func patchSQL(_ entity: Entity) -> String {
     let columns = entity.writableColumns.enumerated().map { (column: $1, parameter: $1.parameter($0 + 2)) }
     let sets = columns.map { "\($0.column.name) = coalesce(\($0.parameter), \($0.column.name))" }
     let unchanged = columns.map { "\($0.parameter) IS NULL" }.joined(separator: " AND ")
     return """
         UPDATE \(entity.table) SET \(sets.joined(separator: ", ")),
-            updated_at = CASE WHEN \(unchanged) THEN updated_at ELSE now() END
-        WHERE \(byIdSQL) RETURNING \(entity.selectList)
+            updated_at = CASE WHEN \(unchanged) THEN updated_at ELSE now() END,
+            version = CASE WHEN \(unchanged) THEN version ELSE version + 1 END
+        WHERE \(byIdSQL) AND \(versionMatchSQL(columns.count + 2)) RETURNING \(entity.selectList)
         """
 }

@@ -116,7 +116,7 @@ import Testing
         #expect(response.status == 204)
         #expect(response.body == "")
         #expect(response.header("Content-Type") == nil)
-        #expect(runner.statements == ["author_delete(2)"])
+        #expect(runner.statements == ["author_delete(2, NULL)"])
     }
 
     @Test func anArticleAddedDuringTheDeleteIsDeletedByASecondStatement() {
@@ -126,7 +126,7 @@ import Testing
                 : .finished(.success(Rows(columnCount: 1, values: [["2"]])))
         }
         #expect(client.execute("DELETE", "/authors/2").status == 204)
-        #expect(runner.statements == ["author_delete(2)", "author_delete(2)"])
+        #expect(runner.statements == ["author_delete(2, NULL)", "author_delete(2, NULL)"])
     }
 
     @Test func articlesAddedDuringBothAttemptsAnswer409() {

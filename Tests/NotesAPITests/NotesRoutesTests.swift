@@ -193,7 +193,7 @@ import Testing
         let response = client.execute("PUT", "/notes/7", json: #"{"text": "new", "completed": true}"#)
         #expect(response.status == 200)
         #expect(response.body == Fixtures.noteJSON(7, "new", completed: true))
-        #expect(runner.statements == ["note_update(7, new, t)"])
+        #expect(runner.statements == ["note_update(7, new, t, NULL)"])
     }
 
     @Test func putOfAMissingNoteAnswers404() {
@@ -219,13 +219,13 @@ import Testing
         runner.on("note_patch", rows: .of(.note, [Fixtures.note(7, completed: true)]))
         let response = client.execute("PATCH", "/notes/7", json: #"{"completed": true}"#)
         #expect(response.status == 200)
-        #expect(runner.statements == ["note_patch(7, NULL, t)"])
+        #expect(runner.statements == ["note_patch(7, NULL, t, NULL)"])
     }
 
     @Test func patchWithNoFieldChangesNothing() {
         runner.on("note_patch", rows: .of(.note, [Fixtures.note(7)]))
         _ = client.execute("PATCH", "/notes/7", json: "{}")
-        #expect(runner.statements == ["note_patch(7, NULL, NULL)"])
+        #expect(runner.statements == ["note_patch(7, NULL, NULL, NULL)"])
     }
 
     @Test func patchRefusesAFieldOfTheWrongType() {

@@ -39,7 +39,7 @@ import Testing
         let table = EntityTable(.article, registry: &registry)
         #expect(table.insert.sql == """
             INSERT INTO articles (title, content, author_id, request_id) VALUES ($1, $2, $3, $4) \
-            ON CONFLICT (request_id) DO NOTHING RETURNING title, content, author_id, id
+            ON CONFLICT (request_id) DO NOTHING RETURNING title, content, author_id, id, version
             """)
         #expect(!table.insert.readsOnly)
     }
@@ -60,14 +60,28 @@ import Testing
         #expect(!notes.update.readsOnly && !notes.patch.readsOnly)
     }
 
-    @Test func replaceSetsEveryWritableColumnAndTheUpdateTime() {
-        #expect(replaceSQL(.note).hasPrefix("UPDATE notes SET text = $2::text, completed = $3::boolean, updated_at = now() WHERE id = $1"))
+    @Test func replaceSetsEveryWritableColumnTheUpdateTimeAndTheNextVersionIfOneIsRequired() {
+        #expect(replaceSQL(.note).hasPrefix("""
+            UPDATE notes SET text = $2::text, completed = $3::boolean, updated_at = now(), version = version + 1 \
+            WHERE id = $1::bigint AND ($4::bigint[] IS NULL OR version = ANY($4::bigint[])) RETURNING
+            """))
+        #expect(replaceSQL(.note).hasSuffix(", version"))
     }
 
-    @Test func patchKeepsWhatIsLeftOutAndTheUpdateTimeWhenNothingChanges() {
+    @Test func patchKeepsWhatIsLeftOutAndTheUpdateTimeAndVersionWhenNothingChanges() {
         let sql = patchSQL(.note)
         #expect(sql.contains("text = coalesce($2::text, text), completed = coalesce($3::boolean, completed)"))
         #expect(sql.contains("CASE WHEN $2::text IS NULL AND $3::boolean IS NULL THEN updated_at ELSE now() END"))
+        #expect(sql.contains("CASE WHEN $2::text IS NULL AND $3::boolean IS NULL THEN version ELSE version + 1 END"))
+        #expect(sql.contains("AND ($4::bigint[] IS NULL OR version = ANY($4::bigint[]))"))
+    }
+
+    @Test func theVersionFollowsTheColumnsJSONShows() {
+        #expect(Entity.note.selectList.hasSuffix(", version"))
+        #expect(Entity.note.versionColumn == Entity.note.columns.count)
+        #expect(versionsParameter([3, 12]) == "{3,12}")
+        #expect(versionsParameter([]) == "{}")
+        #expect(versionsParameter(nil) == nil)
     }
 
     @Test func writableColumnsAreThoseClientsSend() {

@@ -87,9 +87,9 @@ public final class FakeStatementRunner: StatementRunner {
 }
 
 extension Rows {
-    /// Rows of `entity`, each given as its columns' text in order (nil for NULL), with `extra` columns
-    /// after them (a page's total).
+    /// Rows of `entity`, each given as its columns' text in order (nil for NULL) and its version, as the
+    /// entity's statements return them.
     public static func of(_ entity: Entity, _ values: [[String?]]) -> Rows {
-        Rows(columnCount: entity.columns.count, values: values)
+        Rows(columnCount: entity.versionColumn + 1, values: values)
     }
 }

@@ -21,18 +21,23 @@ public struct TestClient {
     /// One request; `json` is sent as the body with `Content-Type: application/json` unless `contentType` says otherwise.
     public func execute(
         _ method: String, _ uri: String, json: String? = nil, contentType: String? = nil, bodyProblem: BodyProblem? = nil,
-        requestID: String? = nil
+        requestID: String? = nil, ifMatch: String? = nil, ifNoneMatch: String? = nil
     ) -> TestResponse {
-        batch([request(method, uri, json: json, contentType: contentType, bodyProblem: bodyProblem, requestID: requestID)])[0]
+        batch([
+            request(
+                method, uri, json: json, contentType: contentType, bodyProblem: bodyProblem, requestID: requestID, ifMatch: ifMatch,
+                ifNoneMatch: ifNoneMatch)
+        ])[0]
     }
 
     public func request(
         _ method: String, _ uri: String, json: String? = nil, contentType: String? = nil, bodyProblem: BodyProblem? = nil,
-        requestID: String? = nil
+        requestID: String? = nil, ifMatch: String? = nil, ifNoneMatch: String? = nil
     ) -> HTTPRequest {
         HTTPRequest(
             method: method, requestURI: uri, contentType: contentType ?? (json == nil ? nil : "application/json"),
-            body: Array((json ?? "").utf8), bodyProblem: bodyProblem, requestID: requestID)
+            body: Array((json ?? "").utf8), bodyProblem: bodyProblem, requestID: requestID, ifMatch: ifMatch,
+            ifNoneMatch: ifNoneMatch)
     }
 
     /// Requests that arrived together, answered as one batch.

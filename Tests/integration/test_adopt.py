@@ -120,6 +120,13 @@ def test_the_tutorials_notes_are_adopted_with_their_ids_and_the_old_app_keeps_wo
     assert [row[0] for row in old_view] == ["1", "2", "5", "40", "41", "42"]
     assert old_view[4] == ["41", "ours", "t"]
 
+    # Migration 0006 ran after the adoption: the adopted rows, and the old app's, have version 1, their ETag, and
+    # If-Match works on them.
+    assert fresh_db.query("SELECT DISTINCT version FROM notes WHERE id <> 41") == [["1"]]
+    assert api.get("/notes/40/").header("ETag") == '"1"'
+    assert api.put("/notes/40/", {"text": "x", "completed": True}, headers={"If-Match": '"1"'}).header("ETag") == '"2"'
+    assert api.put("/notes/40/", {"text": "y", "completed": True}, headers={"If-Match": '"1"'}).status == 412
+
 
 # ---------------------------------------------------------------------------------------------- the blog
 

@@ -12,6 +12,8 @@ GOOD2 = "https://also-good.example"
 OTHERS = ["https://evil.example", "http://good.example", "https://good.example.evil.example",
           "https://sub.good.example", "https://good.example:8443", "null"]
 ALL_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+# What a browser's script may read besides the simple response headers (issue 17): csv_set's upper case.
+EXPOSED = {"ETAG", "LINK", "X-TOTAL-COUNT"}
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +84,7 @@ def test_default_policy_allows_any_origin_without_credentials(default, origin):
     for label, _status, resp in exchanges(default, origin):
         assert resp.header("Access-Control-Allow-Origin") == "*", f"{label}: {resp!r}"
         assert resp.header("Access-Control-Allow-Credentials") is None, f"{label}: {resp!r}"
+        assert csv_set(resp.header("Access-Control-Expose-Headers")) == EXPOSED, f"{label}: {resp!r}"
 
 
 @pytest.mark.parametrize("path", ["/notes/", "/notes", "/notes/1/", "/notes/1"])
@@ -111,6 +114,7 @@ def test_allowlist_echoes_allowed_origin_with_credentials(allowlist, origin):
         assert resp.header("Access-Control-Allow-Origin") == origin, f"{label}: {resp!r}"
         assert resp.header("Access-Control-Allow-Credentials") == "true", f"{label}: {resp!r}"
         assert "origin" in vary_tokens(resp), f"{label}: no Vary: Origin in {resp!r}"
+        assert csv_set(resp.header("Access-Control-Expose-Headers")) == EXPOSED, f"{label}: {resp!r}"
 
 
 @pytest.mark.parametrize("origin", OTHERS + [None])

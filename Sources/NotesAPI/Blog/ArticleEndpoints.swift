@@ -28,15 +28,19 @@ enum ArticleEndpoints {
 
     static let get = Endpoint(
         "GET", "/articles/{article_id}", operationID: "getArticle", tag: .articles, summary: "Read an article",
-        parameters: [articleID], success: .entity(.article, .ok, "The article"), errors: [notFound]
+        parameters: [articleID], success: .entity(.article, .ok, "The article"), errors: [notFound],
+        precondition: .ifNoneMatch
     ) { services, inputs in
         services.articles.table.find(id: inputs.integer(articleID)).map(Reply.row)
     }
 
     static let delete = Endpoint(
         "DELETE", "/articles/{article_id}", operationID: "deleteArticle", tag: .articles, summary: "Delete an article",
-        parameters: [articleID], success: .noContent("The article is deleted (no body)"), errors: [notFound]
+        parameters: [articleID], success: .noContent("The article is deleted (no body)"), errors: [notFound],
+        precondition: .ifMatch
     ) { services, inputs in
-        services.articles.table.delete(id: inputs.integer(articleID)).map { $0 ? .noContent : .missing }
+        services.articles.table.delete(id: inputs.integer(articleID), versions: inputs.versions).map { outcome in
+            Reply.written(outcome) { .noContent }
+        }
     }
 }

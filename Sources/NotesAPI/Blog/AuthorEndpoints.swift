@@ -29,7 +29,8 @@ enum AuthorEndpoints {
 
     static let get = Endpoint(
         "GET", "/authors/{author_id}", operationID: "getAuthor", tag: .authors, summary: "Read an author",
-        parameters: [authorID], success: .entity(.author, .ok, "The author"), errors: [notFound]
+        parameters: [authorID], success: .entity(.author, .ok, "The author"), errors: [notFound],
+        precondition: .ifNoneMatch
     ) { services, inputs in
         services.authors.table.find(id: inputs.integer(authorID)).map(Reply.row)
     }
@@ -38,12 +39,13 @@ enum AuthorEndpoints {
         "DELETE", "/authors/{author_id}", operationID: "deleteAuthor", tag: .authors, summary: "Delete an author",
         description: "Deletes the author and all the author's articles, in one transaction.",
         parameters: [authorID], success: .noContent("The author and their articles are deleted (no body)"),
-        errors: [notFound, articlesAddedMeanwhile]
+        errors: [notFound, articlesAddedMeanwhile], precondition: .ifMatch
     ) { services, inputs in
-        services.authors.delete(id: inputs.integer(authorID)).map { deletion in
+        services.authors.delete(id: inputs.integer(authorID), versions: inputs.versions).map { deletion in
             switch deletion {
             case .deleted: .noContent
             case .notFound: .missing
+            case .changed: .refused(.preconditionFailed)
             case .articlesAddedMeanwhile: .refused(articlesAddedMeanwhile.error)
             }
         }

@@ -82,6 +82,26 @@ struct ErrorCase: Sendable {
     }
 }
 
+/// The conditional request header an endpoint evaluates against the entity tag of what it answers or writes
+/// (`EntityTags`, RFC 9110 §13). Declaring it declares its answer: the header parameter, the 304 or 412, and
+/// the `ETag` of the success, in the OpenAPI document.
+enum Precondition: Sendable {
+    /// `If-None-Match` on a read (weak comparison, a list of tags or `*`): 304 with the `ETag` and no body when
+    /// it matches.
+    case ifNoneMatch
+    /// `If-Match` on a write (strong comparison, a list of tags or `*`, which any existing row matches): 412
+    /// `Precondition Failed` when the row has another version, checked by the write's own statement.
+    case ifMatch
+
+    /// The header's name, as the OpenAPI document writes it.
+    var header: String {
+        switch self {
+        case .ifNoneMatch: "If-None-Match"
+        case .ifMatch: "If-Match"
+        }
+    }
+}
+
 /// The groups the OpenAPI document lists operations in; the overlay describes each.
 enum Tag: String, Sendable {
     case notes, authors, articles, service
@@ -102,6 +122,20 @@ enum Reply {
     case refused(APIError)
     /// A response made whole (`Success.document`).
     case response(HTTPResponse)
+
+    /// The answer to a conditional write (`If-Match`): `applied`'s, the declared 404, or 412.
+    static func written<Value>(_ outcome: Conditional<Value>, _ applied: (Value) -> Reply) -> Reply {
+        switch outcome {
+        case .applied(let value): applied(value)
+        case .missing: .missing
+        case .changed: .refused(.preconditionFailed)
+        }
+    }
+
+    /// The answer to a conditional write that returns its row.
+    static func written(_ outcome: Conditional<Rows>) -> Reply {
+        written(outcome, Reply.row)
+    }
 }
 
 /// One endpoint, declared once: method, path, inputs with their validation, the answer, the errors. The
@@ -128,12 +162,14 @@ struct Endpoint: Sendable {
     let success: Success
     /// The client errors the handler may answer besides validation (422) and the body's (400, 413).
     let errors: [ErrorCase]
+    /// The conditional request header it evaluates, if any.
+    let precondition: Precondition?
     let handler: Handler
 
     init(
         _ method: String, _ path: String, operationID: String, tag: Tag, summary: String, description: String? = nil,
         parameters: [Parameter] = [], body: RequestBody? = nil, success: Success, errors: [ErrorCase] = [],
-        handler: @escaping Handler
+        precondition: Precondition? = nil, handler: @escaping Handler
     ) {
         self.method = method
         self.path = path
@@ -145,6 +181,7 @@ struct Endpoint: Sendable {
         self.body = body
         self.success = success
         self.errors = errors
+        self.precondition = precondition
         self.handler = handler
     }
 
@@ -156,7 +193,7 @@ struct Endpoint: Sendable {
     ) -> Endpoint {
         Endpoint(
             "GET", path, operationID: operationID, tag: tag, summary: summary, description: description,
-            parameters: [Paging.skip, Paging.optionalTake], success: .page(entity, answer)
+            parameters: [Paging.skip, Paging.optionalTake], success: .page(entity, answer), precondition: .ifNoneMatch
         ) { services, inputs in
             let all = collection(services), skip = inputs.integer(Paging.skip)
             guard let take = inputs.optionalInteger(Paging.optionalTake) else {
@@ -164,6 +201,13 @@ struct Endpoint: Sendable {
             }
             return all.table.page(skip: skip, take: take).map(Reply.page)
         }
+    }
+
+    /// 304 with the tag and no body, when the endpoint evaluates `If-None-Match` and it matches (RFC 9110
+    /// §13.1.2; §15.4.5: the tag is sent again, the body never).
+    private func notModified(_ tag: String, _ ifNoneMatch: String?) -> HTTPResponse? {
+        guard precondition == .ifNoneMatch, let ifNoneMatch, EntityTags.noneMatchFails(ifNoneMatch, current: tag) else { return nil }
+        return HTTPResponse(status: .notModified, headers: [("ETag", tag)])
     }
 
     /// The declared 404.
@@ -211,22 +255,30 @@ struct Endpoint: Sendable {
         }
         if !issues.isEmpty { throw .validation(issues) }
         if namesNoRow { throw notFound }
-        return Inputs(parameters: parameters, values: values, body: bodyValues, requestID: request.requestID)
+        var versions: [Int64]?
+        if precondition == .ifMatch, let header = request.ifMatch { versions = EntityTags.versions(ifMatch: header) }
+        return Inputs(parameters: parameters, values: values, body: bodyValues, requestID: request.requestID, versions: versions)
     }
 
     /// The response a handler's reply stands for, by this declaration. A streamed collection runs its statement
-    /// on the context's runner while it is written; only it asks for the context.
-    func response(for reply: Reply, context: () -> ResponseContext) -> Result<HTTPResponse, APIError> {
+    /// on the context's runner while it is written; only it asks for the context. `ifNoneMatch` is the
+    /// request's header, evaluated when the endpoint declares it.
+    func response(for reply: Reply, ifNoneMatch: String? = nil, context: () -> ResponseContext) -> Result<HTTPResponse, APIError> {
         switch (reply, success) {
         case (.row(let rows), .entity(let entity, let status, _)):
             guard rows.rowCount > 0 else { return .failure(notFound) }
+            let tag = EntityTags.row(0, of: rows, as: entity)
+            if let response = notModified(tag, ifNoneMatch) { return .success(response) }
             var writer = JSONWriter(capacity: 32 * rows.columnCount + rows.byteCount)
             writer.row(0, of: rows, as: entity)
-            return .success(.json(status, writer.bytes))
+            // One array of headers, not `.json`'s two joined: one allocation fewer on every GET by id.
+            return .success(HTTPResponse(status: status, headers: [("Content-Type", "application/json"), ("ETag", tag)], body: writer.bytes))
         case (.page(let page), .page(let entity, _)):
+            let tag = EntityTags.page(page, of: entity)
+            if let response = notModified(tag, ifNoneMatch) { return .success(response) }
             var writer = JSONWriter(capacity: 32 * page.rows.columnCount * page.rows.rowCount + page.rows.byteCount + 2)
             writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, as: entity) }
-            return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total))]))
+            return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total)), ("ETag", tag)]))
         case (.collection(let all, let skip), .page(let entity, _)):
             return .success(.produced(by: CollectionResponse.producer(all, skip: skip, as: entity, context: context())))
         case (.message(let message), .message):
@@ -258,6 +310,9 @@ struct Inputs {
     let body: [FieldValue]
     /// The web server's id of the client request: the same on every attempt (`EntityTable.create`).
     let requestID: String?
+    /// The versions `If-Match` allows the write on (`EntityTags.versions`); nil without the header, with `*`, or
+    /// when the endpoint does not declare it.
+    let versions: [Int64]?
 
     private func value(_ parameter: Parameter) -> FieldValue {
         guard let index = parameters.firstIndex(where: { $0.name == parameter.name && $0.location == parameter.location }) else {

@@ -10,6 +10,8 @@ public enum APIError: Error, Equatable {
     case methodNotAllowed(allowed: [String])
     /// 409 with this detail: the request contradicts the stored state.
     case conflict(String)
+    /// 412: the resource has changed since the client read it (`If-Match`, RFC 9110 §13.1.1).
+    case preconditionFailed
     /// 413.
     case contentTooLarge
     /// 400 "There was an error parsing the body": a JSON body that is not UTF-8 or nests too deep, or any

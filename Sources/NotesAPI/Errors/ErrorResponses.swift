@@ -35,6 +35,8 @@ enum ErrorResponses {
             detail(.methodNotAllowed, "Method Not Allowed", headers: [("Allow", allowed.joined(separator: ", "))])
         case .conflict(let message):
             detail(.conflict, message)
+        case .preconditionFailed:
+            detail(.preconditionFailed, "Precondition Failed")
         case .contentTooLarge:
             detail(.contentTooLarge, "Request body too large")
         case .unreadableBody:

@@ -25,7 +25,7 @@ enum NotesEndpoints {
             Notes by ascending id, `take` at most, after skipping `skip`; optionally only the completed (or only the \
             open) ones. `X-Total-Count` gives the number of all matching notes, regardless of `skip` and `take`.
             """,
-        parameters: [Paging.skip, Paging.take, completed], success: .page(.note, "The page of notes")
+        parameters: [Paging.skip, Paging.take, completed], success: .page(.note, "The page of notes"), precondition: .ifNoneMatch
     ) { services, inputs in
         services.notes.notes(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take), completed: inputs.bool(completed))
             .map(Reply.page)
@@ -40,7 +40,7 @@ enum NotesEndpoints {
 
     static let get = Endpoint(
         "GET", "/notes/{note_id}/", operationID: "getNote", tag: .notes, summary: "Read a note", parameters: [noteID],
-        success: .entity(.note, .ok, "The note"), errors: [notFound]
+        success: .entity(.note, .ok, "The note"), errors: [notFound], precondition: .ifNoneMatch
     ) { services, inputs in
         services.notes.table.find(id: inputs.integer(noteID)).map(Reply.row)
     }
@@ -49,9 +49,9 @@ enum NotesEndpoints {
         "PUT", "/notes/{note_id}/", operationID: "replaceNote", tag: .notes, summary: "Replace a note",
         description: "Sets both fields and `updated_at`.", parameters: [noteID],
         body: input("The note's new content; unknown fields are ignored"), success: .entity(.note, .ok, "The updated note"),
-        errors: [notFound]
+        errors: [notFound], precondition: .ifMatch
     ) { services, inputs in
-        services.notes.update(id: inputs.integer(noteID), inputs.body).map(Reply.row)
+        services.notes.update(id: inputs.integer(noteID), inputs.body, versions: inputs.versions).map(Reply.written)
     }
 
     static let patch = Endpoint(
@@ -63,16 +63,18 @@ enum NotesEndpoints {
         parameters: [noteID],
         body: RequestBody(
             entity: .note, fields: .allOptional, schema: "NotePatch", description: "The fields to change; unknown fields are ignored"),
-        success: .entity(.note, .ok, "The note after the change"), errors: [notFound]
+        success: .entity(.note, .ok, "The note after the change"), errors: [notFound], precondition: .ifMatch
     ) { services, inputs in
-        services.notes.patch(id: inputs.integer(noteID), inputs.body).map(Reply.row)
+        services.notes.patch(id: inputs.integer(noteID), inputs.body, versions: inputs.versions).map(Reply.written)
     }
 
     static let delete = Endpoint(
         "DELETE", "/notes/{note_id}/", operationID: "deleteNote", tag: .notes, summary: "Delete a note", parameters: [noteID],
-        success: .message("The note is deleted"), errors: [notFound]
+        success: .message("The note is deleted"), errors: [notFound], precondition: .ifMatch
     ) { services, inputs in
         let id = inputs.integer(noteID)
-        return services.notes.table.delete(id: id).map { $0 ? .message("Note with id: \(id) deleted successfully!") : .missing }
+        return services.notes.table.delete(id: id, versions: inputs.versions).map { outcome in
+            Reply.written(outcome) { .message("Note with id: \(id) deleted successfully!") }
+        }
     }
 }

@@ -75,8 +75,9 @@ public enum OpenAPIRenderer {
         operation.append("operationId", .string(endpoint.operationID))
         operation.append("summary", .string(endpoint.summary))
         if let description = endpoint.description { operation.append("description", .string(description)) }
-        if !endpoint.parameters.isEmpty {
-            operation.append("parameters", .array(endpoint.parameters.map { reference("parameters", $0.name) }))
+        let parameters = endpoint.parameters.map(\.name) + (endpoint.precondition.map { [$0.header] } ?? [])
+        if !parameters.isEmpty {
+            operation.append("parameters", .array(parameters.map { reference("parameters", $0) }))
         }
         if let body = endpoint.body {
             operation.append("requestBody", .object([
@@ -88,12 +89,13 @@ public enum OpenAPIRenderer {
         switch endpoint.success {
         case .entity(let entity, let status, let description):
             responses.append(String(status.code), .object([
-                "description": .string(description), "content": json(schema: reference("schemas", schemaName(entity))),
+                "description": .string(description), "headers": .object(["ETag": reference("headers", "ETag")]),
+                "content": json(schema: reference("schemas", schemaName(entity))),
             ]))
         case .page(let entity, let description):
             responses.append("200", .object([
                 "description": .string(description),
-                "headers": .object(["X-Total-Count": reference("headers", "X-Total-Count")]),
+                "headers": .object(["X-Total-Count": reference("headers", "X-Total-Count"), "ETag": reference("headers", "ETag")]),
                 "content": json(schema: .object(["type": .string("array"), "items": reference("schemas", schemaName(entity))])),
             ]))
         case .message(let description):
@@ -116,6 +118,11 @@ public enum OpenAPIRenderer {
             case .inline(let description):
                 responses.append(status, .object(["description": .string(description), "content": json(schema: reference("schemas", "Detail"))]))
             }
+        }
+        switch endpoint.precondition {
+        case .ifNoneMatch: responses.append("304", reference("responses", "NotModified"))
+        case .ifMatch: responses.append("412", reference("responses", "PreconditionFailed"))
+        case nil: break
         }
         if endpoint.body != nil {
             responses.append("413", reference("responses", "ContentTooLarge"))
@@ -154,10 +161,32 @@ public enum OpenAPIRenderer {
                 guard case .component(let name, let description) = errorCase.documentation, !responses.keys.contains(name) else { continue }
                 responses.append(name, .object(["description": .string(description), "content": json(schema: reference("schemas", "Detail"))]))
             }
+            if let precondition = endpoint.precondition, !parameters.keys.contains(precondition.header) {
+                parameters.append(precondition.header, .object(self.parameter(precondition)))
+                switch precondition {
+                case .ifNoneMatch:
+                    responses.append("NotModified", .object([
+                        "description": .string("The representation has the tag `If-None-Match` names (or `*`): no body, the `ETag` again"),
+                        "headers": .object(["ETag": reference("headers", "ETag")]),
+                    ]))
+                case .ifMatch:
+                    responses.append("PreconditionFailed", .object([
+                        "description": .string("The resource no longer has the tag `If-Match` names: it changed since it was read; nothing was written"),
+                        "content": json(schema: reference("schemas", "Detail")),
+                    ]))
+                }
+            }
         }
         var components = JSONObject()
         components.append("schemas", .object(schemas))
         components.append("parameters", .object(parameters))
+        components.append("headers", .object([
+            "ETag": .object([
+                "description": .string(
+                    "The strong entity tag of the representation (RFC 9110 §8.8.3): a row's version, a page's hash of its rows' ids and versions and its total"),
+                "schema": .object(["type": .string("string")]),
+            ])
+        ]))
         components.append("responses", .object(responses))
         return components
     }
@@ -193,6 +222,20 @@ public enum OpenAPIRenderer {
         }
         object.append("schema", .object(schema))
         return object
+    }
+
+    /// A conditional request header (RFC 9110 §13.1): `*` or a list of entity tags.
+    private static func parameter(_ precondition: Precondition) -> JSONObject {
+        let description = switch precondition {
+        case .ifNoneMatch:
+            "Answer 304 with no body when the current `ETag` is one of these tags (weak comparison), or for `*`"
+        case .ifMatch:
+            "Write only if the current `ETag` is one of these tags (strong comparison), or for `*` if the resource exists; 412 otherwise"
+        }
+        return [
+            "name": .string(precondition.header), "in": .string("header"), "required": .bool(false),
+            "description": .string(description), "schema": .object(["type": .string("string")]),
+        ]
     }
 
     private static func columnSchema(_ column: Column, written: Bool) -> JSONObject {
