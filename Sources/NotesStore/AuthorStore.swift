@@ -1,7 +1,8 @@
 extension Entity {
     /// An author of the FastAPI blog example, its fields in the example's order.
     public static let author = Entity(
-        table: "authors", singular: "author", columns: [.text("first_name"), .text("last_name"), .id, .createdAt, .updatedAt])
+        table: "authors", singular: "author", columns: [.text("first_name"), .text("last_name"), .id, .createdAt, .updatedAt],
+        orderedBy: ["created_at", "updated_at", "last_name", "first_name"])
 }
 
 /// How deleting an author went.

@@ -46,12 +46,20 @@ public struct Entity: Sendable {
     public let columns: [Column]
     /// What clients write, in the order of a create's parameters.
     public let writableColumns: [Column]
+    /// The values of a list's `order`: each orderable column ascending, then descending (`-created_at`),
+    /// ascending id first, the default. Each has statements of its own (`ListOrder`).
+    public let orders: [String]
+    /// The text a search reads, as an SQL expression over the columns; nil when the entity has no search.
+    public let searchDocument: String?
 
-    public init(table: String, singular: String, columns: [Column]) {
+    /// - Parameter orderedBy: the columns its lists can be ordered by, besides id.
+    public init(table: String, singular: String, columns: [Column], orderedBy: [String] = [], searchDocument: String? = nil) {
         self.table = table
         self.singular = singular
         self.columns = columns
         writableColumns = columns.filter { $0.writable }
+        orders = (["id"] + orderedBy).flatMap { [$0, "-" + $0] }
+        self.searchDocument = searchDocument
     }
 
     /// The select list: every column, in order, as a statement returns them.

@@ -25,8 +25,11 @@ public struct EntityTable: Sendable {
     let insert: PreparedStatement
     let selectCreated: PreparedStatement
     let select: PreparedStatement
-    let page: PreparedStatement
+    let pages: OrderedStatements
     let count: PreparedStatement
+    /// The pages and count of a search (`$3`; the count's `$1`), when the entity has a search document.
+    let searchPages: OrderedStatements?
+    let searchCount: PreparedStatement?
     let delete: PreparedStatement
 
     /// - Parameters:
@@ -48,9 +51,20 @@ public struct EntityTable: Sendable {
             "\(name)_select_created", "SELECT \(columns) FROM \(table) WHERE request_id = $1", readsOnly: true)
         select = registry.declare("\(name)_select", "SELECT \(columns) FROM \(table) WHERE \(byIdSQL)", readsOnly: true)
         let total = total ?? countSQL(table: table)
-        page = registry.declare(
-            "\(name)_page", pageSQL(table: table, formattedColumns: columns, total: total), readsOnly: true)
+        pages = OrderedStatements(entity, name: "\(name)_page", registry: &registry) { order in
+            pageSQL(table: table, formattedColumns: columns, total: total, order: order)
+        }
         count = registry.declare("\(name)_count", total, readsOnly: true)
+        if let document = entity.searchDocument {
+            searchPages = OrderedStatements(entity, name: "\(name)_page_search", registry: &registry) { order in
+                pageSQL(table: table, formattedColumns: columns, filter: searchSQL(document: document, parameter: 3), order: order)
+            }
+            searchCount = registry.declare(
+                "\(name)_count_search", countSQL(table: table, filter: searchSQL(document: document, parameter: 1)), readsOnly: true)
+        } else {
+            searchPages = nil
+            searchCount = nil
+        }
         delete = registry.declare("\(name)_delete", deleteSQL ?? "DELETE FROM \(table) WHERE \(byIdSQL) RETURNING id")
     }
 
@@ -79,14 +93,19 @@ public struct EntityTable: Sendable {
         Query.statement(select, [String(id)]) { $0 }
     }
 
-    /// Rows in id order, skipping `skip`, at most `take`.
-    public func page(skip: Int64, take: Int64) -> Query<Page> {
-        pageQuery(page, [String(skip), String(take)], skip: skip, count: count, [])
+    /// Rows in `order` (a value of `Entity.orders`), skipping `skip`, at most `take`; only those matching the
+    /// words of `search` when it is given (an entity with a search document).
+    public func page(skip: Int64, take: Int64, order: String = "id", search: String? = nil) -> Query<Page> {
+        guard let search else { return pageQuery(pages[order, of: entity], [String(skip), String(take)], skip: skip, count: count, []) }
+        guard let searchPages, let searchCount else { preconditionFailure("\(entity.table) has no search") }
+        return pageQuery(searchPages[order, of: entity], [String(skip), String(take), search], skip: skip, count: searchCount, [search])
     }
 
-    /// The number of all rows.
-    public func total() -> Query<Int64> {
-        Query.statement(count, []) { $0.int64(row: 0, column: 0) }
+    /// The number of all rows, or of those matching the words of `search`.
+    public func total(search: String? = nil) -> Query<Int64> {
+        guard let search else { return Query.statement(count, []) { $0.int64(row: 0, column: 0) } }
+        guard let searchCount else { preconditionFailure("\(entity.table) has no search") }
+        return Query.statement(searchCount, [search]) { $0.int64(row: 0, column: 0) }
     }
 
     /// Whether a row had this id (and is gone now).

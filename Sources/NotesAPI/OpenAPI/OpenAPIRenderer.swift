@@ -76,7 +76,7 @@ public enum OpenAPIRenderer {
         operation.append("summary", .string(endpoint.summary))
         if let description = endpoint.description { operation.append("description", .string(description)) }
         if !endpoint.parameters.isEmpty {
-            operation.append("parameters", .array(endpoint.parameters.map { reference("parameters", $0.name) }))
+            operation.append("parameters", .array(endpoint.parameters.map { reference("parameters", $0.component) }))
         }
         if let body = endpoint.body {
             operation.append("requestBody", .object([
@@ -138,8 +138,8 @@ public enum OpenAPIRenderer {
         var parameters = JSONObject()
         var responses = JSONObject()
         for endpoint in Endpoints.all {
-            for parameter in endpoint.parameters where !parameters.keys.contains(parameter.name) {
-                parameters.append(parameter.name, .object(self.parameter(parameter)))
+            for parameter in endpoint.parameters where !parameters.keys.contains(parameter.component) {
+                parameters.append(parameter.component, .object(self.parameter(parameter)))
             }
             switch endpoint.success {
             case .entity(let entity, _, _), .page(let entity, _):
@@ -188,8 +188,10 @@ public enum OpenAPIRenderer {
             schema = integerSchema(range)
         case .optionalBool:
             schema = ["type": .string("boolean")]
-        case .choice(let allowed, let defaultValue):
+        case .choice(let allowed, let defaultValue), .literal(let allowed, let defaultValue):
             schema = ["type": .string("string"), "enum": .array(allowed.map { .string($0) }), "default": .string(defaultValue)]
+        case .optionalText:
+            schema = ["type": .string("string")]
         }
         object.append("schema", .object(schema))
         return object
