@@ -295,3 +295,37 @@ def test_the_created_at_order_reads_its_index(sql, notes):
     assert "notes_created_at_id" in plan(
         sql, "SELECT id FROM notes WHERE (created_at, id) >= (SELECT created_at, id FROM notes ORDER BY created_at, id "
              "OFFSET 2 LIMIT 1) ORDER BY created_at, id LIMIT 2")
+
+
+# ---------------------------------------------------------------------------------------------- the configuration
+
+
+def set_search_configuration(module_launcher, url: str, sql, configuration: str) -> None:
+    """docs/DATABASE.md's procedure: both functions replaced in one transaction, the indexes rebuilt in a new session."""
+    sql.execute(f"""BEGIN;
+        CREATE OR REPLACE FUNCTION text_search_document(body text) RETURNS tsvector
+            LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT to_tsvector('{configuration}'::regconfig, body) $$;
+        CREATE OR REPLACE FUNCTION text_search_query(words text) RETURNS tsquery
+            LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT websearch_to_tsquery('{configuration}'::regconfig, words) $$;
+        COMMIT""")
+    fresh = module_launcher.psql(url)
+    fresh.execute("REINDEX INDEX notes_search; REINDEX INDEX articles_search")
+    fresh.close()
+
+
+def test_the_documented_change_of_configuration_takes_effect_without_restarting_the_workers(
+        module_launcher, search_stack, api, sql, notes):
+    running = api.create_note("running late", False)["id"]
+    for _ in range(8):  # past PostgreSQL's five custom plans: the workers' statements hold a generic plan
+        assert ids(api.get("/notes/?q=run")) == []
+    set_search_configuration(module_launcher, search_stack.db.url, sql, "english")
+    try:
+        for _ in range(4):  # every worker, whichever answers
+            assert ids(api.get("/notes/?q=run")) == [running]
+        assert "notes_search" in plan(sql, "SELECT id FROM notes WHERE text_search_document(text) @@ "
+                                           "text_search_query('run')")
+        written = api.create_note("she runs", False)["id"]
+        assert ids(api.get("/notes/?q=running")) == [running, written]
+    finally:
+        set_search_configuration(module_launcher, search_stack.db.url, sql, "simple")
+    assert ids(api.get("/notes/?q=run")) == []
