@@ -6,7 +6,7 @@ extension Entity {
 }
 
 /// The articles table, through prepared statements only.
-public struct ArticleStore: Sendable {
+public final class ArticleStore: Sendable {
     public let table: EntityTable
     public let all: WholeCollection
 

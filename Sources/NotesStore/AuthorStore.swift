@@ -15,7 +15,7 @@ public enum AuthorDeletion: Sendable {
 }
 
 /// The authors table, through prepared statements only.
-public struct AuthorStore: Sendable {
+public final class AuthorStore: Sendable {
     public let table: EntityTable
     public let all: WholeCollection
     public init(registry: inout StatementRegistry) {
@@ -31,7 +31,7 @@ public struct AuthorStore: Sendable {
     /// An article committed for the author after the statement's snapshot is not among those it deletes, and
     /// the foreign key then refuses the author's deletion; run once more, the statement sees that article too.
     public func delete(id: Int64) -> Query<AuthorDeletion> {
-        attempt(id).flatMap { deletion in
+        attempt(id).flatMap { [self] deletion in
             deletion.map { Query(value: $0) } ?? attempt(id).map { $0 ?? .articlesAddedMeanwhile }
         }
     }

@@ -39,7 +39,7 @@ public struct Column: Sendable, Equatable {
 
 /// A table and the columns the API shows of it, in the order its JSON objects list them: the one
 /// description its statements, its rows' JSON and its OpenAPI schema are made from.
-public struct Entity: Sendable {
+public final class Entity: Sendable {
     public let table: String
     /// The prefix of its statements' names (`note_select`).
     public let singular: String

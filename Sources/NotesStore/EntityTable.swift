@@ -20,7 +20,7 @@ let byIdSQL = "id = \(Column.id.parameter(1))"
 
 /// The statements every entity has, made from its description: create (once per client request), read by
 /// id, a page with its total, the total alone, delete, each declared in the registry.
-public struct EntityTable: Sendable {
+public final class EntityTable: Sendable {
     public let entity: Entity
     let insert: PreparedStatement
     let selectCreated: PreparedStatement
@@ -77,7 +77,7 @@ public struct EntityTable: Sendable {
     /// When the first attempt did not commit, the second one inserts. Without a request id every call inserts.
     public func create(_ values: [FieldValue], requestID: String?) -> Query<Rows> {
         precondition(values.count == entity.writableColumns.count, "one value per writable column of \(entity.table)")
-        return Query.statement(insert, values.map { $0.sqlParameter } + [requestID]) { $0 }.flatMap { inserted throws(StoreError) in
+        return Query.statement(insert, values.map { $0.sqlParameter } + [requestID]) { $0 }.flatMap { [insert, selectCreated] inserted throws(StoreError) in
             if inserted.rowCount > 0 { return Query(value: inserted) }
             // Without a request id, ON CONFLICT has nothing to conflict on: the insert always returns its row.
             guard let requestID else { preconditionFailure("\(insert.name) returned no row without a request id") }

@@ -7,7 +7,7 @@ extension Entity {
 
 /// The notes table, through prepared statements only. Every write returns the row it wrote, so one round
 /// trip answers a request, and an id that matches nothing comes back as no row.
-public struct NoteStore: Sendable {
+public final class NoteStore: Sendable {
     // Totals come from note_totals, which triggers keep in step with the notes (migration 0003): counting
     // the rows was half the time of a list at 10,000 notes (docs/PERFORMANCE.md).
     private static let total = "SELECT coalesce(sum(notes), 0)::bigint FROM note_totals"
@@ -39,7 +39,7 @@ public struct NoteStore: Sendable {
                 total: Self.filteredTotal(completed: "$3"), order: order)
         }
         filteredCount = registry.declare("note_count_completed", Self.filteredTotal(completed: "$1"), readsOnly: true)
-        let search = { (parameter: Int) in searchSQL(document: "text", parameter: parameter) }
+        let search = { (parameter: Int) in searchSQL(document: Entity.note.searchDocument!, parameter: parameter) }
         filteredSearchPages = OrderedStatements(.note, name: "note_page_completed_search", registry: &registry) { order in
             pageSQL(table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3 AND \(search(4))", order: order)
         }

@@ -258,7 +258,8 @@ struct Endpoint: Sendable {
             return .success(.json(status, writer.bytes))
         case (.page(let page), .page(let entity, _)):
             var writer = JSONWriter(capacity: 32 * page.rows.columnCount * page.rows.rowCount + page.rows.byteCount + 2)
-            writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, as: entity) }
+            let columns = entity.columns
+            writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, columns: columns) }
             return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total))]))
         case (.collection(let request), .page(let entity, _)):
             return .success(.produced(by: CollectionResponse.producer(request, as: entity, context: context())))
