@@ -2,8 +2,9 @@ import HTTPMessages
 import NotesStore
 import JSONOutput
 
-/// A path or query parameter of an endpoint, with the rule that validates it.
-struct Parameter: Sendable, Equatable {
+/// A path or query parameter of an endpoint, with the rule that validates it. A class: each request reads its
+/// endpoint's parameters, and a reference is one retain where a struct's copy is one per string it holds.
+final class Parameter: Sendable {
     enum Location: String, Sendable {
         case path, query
     }
