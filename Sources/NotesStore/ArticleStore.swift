@@ -1,11 +1,12 @@
 extension Entity {
     /// An article of the FastAPI blog example, its fields in the example's order.
     public static let article = Entity(
-        table: "articles", singular: "article", columns: [.text("title"), .text("content"), .reference("author_id"), .id])
+        table: "articles", singular: "article", columns: [.text("title"), .text("content"), .reference("author_id"), .id],
+        orderedBy: ["title", "author_id"], searchDocument: "title || ' ' || content")
 }
 
 /// The articles table, through prepared statements only.
-public struct ArticleStore: Sendable {
+public final class ArticleStore: Sendable {
     public let table: EntityTable
     public let all: WholeCollection
 

@@ -1,7 +1,8 @@
 extension Entity {
     /// An author of the FastAPI blog example, its fields in the example's order.
     public static let author = Entity(
-        table: "authors", singular: "author", columns: [.text("first_name"), .text("last_name"), .id, .createdAt, .updatedAt])
+        table: "authors", singular: "author", columns: [.text("first_name"), .text("last_name"), .id, .createdAt, .updatedAt],
+        orderedBy: ["created_at", "updated_at", "last_name", "first_name"])
 }
 
 /// How deleting an author went.
@@ -16,7 +17,7 @@ public enum AuthorDeletion: Sendable {
 }
 
 /// The authors table, through prepared statements only.
-public struct AuthorStore: Sendable {
+public final class AuthorStore: Sendable {
     public let table: EntityTable
     public let all: WholeCollection
     public init(registry: inout StatementRegistry) {
@@ -39,7 +40,7 @@ public struct AuthorStore: Sendable {
     /// the foreign key then refuses the author's deletion; run once more, the statement sees that article too.
     /// Only when the author has one of `versions` (any when nil).
     public func delete(id: Int64, versions: [Int64]?) -> Query<AuthorDeletion> {
-        attempt(id, versions).flatMap { deletion in
+        attempt(id, versions).flatMap { [self] deletion in
             deletion.map { Query(value: $0) } ?? attempt(id, versions).map { $0 ?? .articlesAddedMeanwhile }
         }
     }

@@ -58,14 +58,7 @@ public final class Database: StatementRunner {
             let current = try schemaVersion(on: connection)
             if current < requiredSchemaVersion { throw .schemaBehind(current: current, required: requiredSchemaVersion) }
         }
-        for statement in statements where settings.preparesStatements {
-            guard let result = connection.prepare(name: statement.name, sql: statement.sql) else {
-                throw connection.noResult("preparing \(statement.name)")
-            }
-            guard result.succeeded else {
-                throw connection.failure(of: statement.name, result: result)
-            }
-        }
+        if settings.preparesStatements { try connection.prepare(statements) }
         return connection
     }
 

@@ -39,19 +39,27 @@ public struct Column: Sendable, Equatable {
 
 /// A table and the columns the API shows of it, in the order its JSON objects list them: the one
 /// description its statements, its rows' JSON and its OpenAPI schema are made from.
-public struct Entity: Sendable {
+public final class Entity: Sendable {
     public let table: String
     /// The prefix of its statements' names (`note_select`).
     public let singular: String
     public let columns: [Column]
     /// What clients write, in the order of a create's parameters.
     public let writableColumns: [Column]
+    /// The values of a list's `order`: each orderable column ascending, then descending (`-created_at`),
+    /// ascending id first, the default. Each has statements of its own (`ListOrder`).
+    public let orders: [String]
+    /// The text a search reads, as an SQL expression over the columns; nil when the entity has no search.
+    public let searchDocument: String?
 
-    public init(table: String, singular: String, columns: [Column]) {
+    /// - Parameter orderedBy: the columns its lists can be ordered by, besides id.
+    public init(table: String, singular: String, columns: [Column], orderedBy: [String] = [], searchDocument: String? = nil) {
         self.table = table
         self.singular = singular
         self.columns = columns
         writableColumns = columns.filter { $0.writable }
+        orders = (["id"] + orderedBy).flatMap { [$0, "-" + $0] }
+        self.searchDocument = searchDocument
     }
 
     /// The select list: every column, in order, as a statement returns them, then the row's version (which

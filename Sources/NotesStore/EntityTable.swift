@@ -42,13 +42,16 @@ public enum Conditional<Value> {
 
 /// The statements every entity has, made from its description: create (once per client request), read by
 /// id, a page with its total, the total alone, delete, each declared in the registry.
-public struct EntityTable: Sendable {
+public final class EntityTable: Sendable {
     public let entity: Entity
     let insert: PreparedStatement
     let selectCreated: PreparedStatement
     let select: PreparedStatement
-    let page: PreparedStatement
+    let pages: OrderedStatements
     let count: PreparedStatement
+    /// The pages and count of a search (`$3`; the count's `$1`), when the entity has a search document.
+    let searchPages: OrderedStatements?
+    let searchCount: PreparedStatement?
     let delete: PreparedStatement
 
     /// - Parameters:
@@ -71,9 +74,20 @@ public struct EntityTable: Sendable {
             "\(name)_select_created", "SELECT \(columns) FROM \(table) WHERE request_id = $1", readsOnly: true)
         select = registry.declare("\(name)_select", "SELECT \(columns) FROM \(table) WHERE \(byIdSQL)", readsOnly: true)
         let total = total ?? countSQL(table: table)
-        page = registry.declare(
-            "\(name)_page", pageSQL(table: table, formattedColumns: columns, total: total), readsOnly: true)
+        pages = OrderedStatements(entity, name: "\(name)_page", registry: &registry) { order in
+            pageSQL(table: table, formattedColumns: columns, total: total, order: order)
+        }
         count = registry.declare("\(name)_count", total, readsOnly: true)
+        if let document = entity.searchDocument {
+            searchPages = OrderedStatements(entity, name: "\(name)_page_search", registry: &registry) { order in
+                pageSQL(table: table, formattedColumns: columns, filter: searchSQL(document: document, parameter: 3), order: order)
+            }
+            searchCount = registry.declare(
+                "\(name)_count_search", countSQL(table: table, filter: searchSQL(document: document, parameter: 1)), readsOnly: true)
+        } else {
+            searchPages = nil
+            searchCount = nil
+        }
         delete = registry.declare(
             "\(name)_delete", deleteSQL ?? "DELETE FROM \(table) WHERE \(byIdSQL) AND \(versionMatchSQL(2)) RETURNING id")
     }
@@ -87,7 +101,7 @@ public struct EntityTable: Sendable {
     /// When the first attempt did not commit, the second one inserts. Without a request id every call inserts.
     public func create(_ values: [FieldValue], requestID: String?) -> Query<Rows> {
         precondition(values.count == entity.writableColumns.count, "one value per writable column of \(entity.table)")
-        return Query.statement(insert, values.map { $0.sqlParameter } + [requestID]) { $0 }.flatMap { inserted throws(StoreError) in
+        return Query.statement(insert, values.map { $0.sqlParameter } + [requestID]) { $0 }.flatMap { [insert, selectCreated] inserted throws(StoreError) in
             if inserted.rowCount > 0 { return Query(value: inserted) }
             // Without a request id, ON CONFLICT has nothing to conflict on: the insert always returns its row.
             guard let requestID else { preconditionFailure("\(insert.name) returned no row without a request id") }
@@ -103,14 +117,19 @@ public struct EntityTable: Sendable {
         Query.statement(select, [String(id)]) { $0 }
     }
 
-    /// Rows in id order, skipping `skip`, at most `take`.
-    public func page(skip: Int64, take: Int64) -> Query<Page> {
-        pageQuery(page, [String(skip), String(take)], skip: skip, count: count, [])
+    /// Rows in `order` (a value of `Entity.orders`), skipping `skip`, at most `take`; only those matching the
+    /// words of `search` when it is given (an entity with a search document).
+    public func page(skip: Int64, take: Int64, order: String = "id", search: String? = nil) -> Query<Page> {
+        guard let search else { return pageQuery(pages[order, of: entity], [String(skip), String(take)], skip: skip, count: count, []) }
+        guard let searchPages, let searchCount else { preconditionFailure("\(entity.table) has no search") }
+        return pageQuery(searchPages[order, of: entity], [String(skip), String(take), search], skip: skip, count: searchCount, [search])
     }
 
-    /// The number of all rows.
-    public func total() -> Query<Int64> {
-        Query.statement(count, []) { $0.int64(row: 0, column: 0) }
+    /// The number of all rows, or of those matching the words of `search`.
+    public func total(search: String? = nil) -> Query<Int64> {
+        guard let search else { return Query.statement(count, []) { $0.int64(row: 0, column: 0) } }
+        guard let searchCount else { preconditionFailure("\(entity.table) has no search") }
+        return Query.statement(searchCount, [search]) { $0.int64(row: 0, column: 0) }
     }
 
     /// Deletes the row if it has one of `versions` (any version when nil).
@@ -129,7 +148,7 @@ public struct EntityTable: Sendable {
     /// wrote none, one more statement (only then) tells a missing row from a changed one. A row deleted in
     /// between is missing, as it would be to a write that came a moment later.
     func conditional(_ write: Query<Rows>, id: Int64, versions: [Int64]?) -> Query<Conditional<Rows>> {
-        write.flatMap { rows in
+        write.flatMap { [select] rows in
             if rows.rowCount > 0 { return Query(value: .applied(rows)) }
             guard versions != nil else { return Query(value: .missing) }
             return Query.statement(select, [String(id)]) { $0.rowCount > 0 ? .changed : .missing }

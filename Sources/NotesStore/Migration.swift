@@ -19,6 +19,7 @@ public struct Migration: Sendable {
         Migration(file: "0004_remember_create_requests.sql", bytes: PackageResources._004_remember_create_requests_sql),
         Migration(file: "0005_keep_note_totals_per_statement.sql", bytes: PackageResources._005_keep_note_totals_per_statement_sql),
         Migration(file: "0006_add_row_versions.sql", bytes: PackageResources._006_add_row_versions_sql),
+        Migration(file: "0007_search_and_order.sql", bytes: PackageResources._007_search_and_order_sql),
     ]
 
     /// The schema version this build needs.

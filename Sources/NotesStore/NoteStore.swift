@@ -1,12 +1,13 @@
 extension Entity {
     /// A note of the FastAPI notes tutorial, with the times it was created and last changed.
     public static let note = Entity(
-        table: "notes", singular: "note", columns: [.id, .text("text"), .boolean("completed"), .createdAt, .updatedAt])
+        table: "notes", singular: "note", columns: [.id, .text("text"), .boolean("completed"), .createdAt, .updatedAt],
+        orderedBy: ["created_at", "updated_at", "text"], searchDocument: "text")
 }
 
 /// The notes table, through prepared statements only. Every write returns the row it wrote, so one round
 /// trip answers a request, and an id that matches nothing comes back as no row.
-public struct NoteStore: Sendable {
+public final class NoteStore: Sendable {
     // Totals come from note_totals, which triggers keep in step with the notes (migration 0003): counting
     // the rows was half the time of a list at 10,000 notes (docs/PERFORMANCE.md).
     private static let total = "SELECT coalesce(sum(notes), 0)::bigint FROM note_totals"
@@ -22,28 +23,43 @@ public struct NoteStore: Sendable {
     // The filtered and unfiltered lists are separate statements: with one statement and
     // `$3 IS NULL OR completed = $3`, PostgreSQL's generic plan (chosen after five runs) tests that on every
     // row and cannot use the (completed, id) index (docs/PERFORMANCE.md).
-    let filteredPage: PreparedStatement
+    let filteredPages: OrderedStatements
     let filteredCount: PreparedStatement
+    // A search with the completed filter (`$3` completed, `$4` the words); without it, `table`'s search.
+    let filteredSearchPages: OrderedStatements
+    let filteredSearchCount: PreparedStatement
     let update: PreparedStatement
     let patch: PreparedStatement
 
     public init(registry: inout StatementRegistry) {
         table = EntityTable(.note, total: Self.total, registry: &registry)
-        filteredPage = registry.declare(
-            "note_page_completed",
+        filteredPages = OrderedStatements(.note, name: "note_page_completed", registry: &registry) { order in
             pageSQL(
                 table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3",
-                total: Self.filteredTotal(completed: "$3")), readsOnly: true)
+                total: Self.filteredTotal(completed: "$3"), order: order)
+        }
         filteredCount = registry.declare("note_count_completed", Self.filteredTotal(completed: "$1"), readsOnly: true)
+        let search = { (parameter: Int) in searchSQL(document: Entity.note.searchDocument!, parameter: parameter) }
+        filteredSearchPages = OrderedStatements(.note, name: "note_page_completed_search", registry: &registry) { order in
+            pageSQL(table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3 AND \(search(4))", order: order)
+        }
+        filteredSearchCount = registry.declare(
+            "note_count_completed_search", countSQL(table: "notes", filter: "completed = $1 AND \(search(2))"), readsOnly: true)
         update = registry.declare("note_update", replaceSQL(Entity.note))
         patch = registry.declare("note_patch", patchSQL(Entity.note))
     }
 
-    /// Notes in id order, skipping `skip`, at most `take`, only those with `completed` when it is given.
-    public func notes(skip: Int64, take: Int64, completed: Bool?) -> Query<Page> {
-        guard let completed else { return table.page(skip: skip, take: take) }
+    /// Notes in `order` (a value of `Entity.note.orders`), skipping `skip`, at most `take`, only those with
+    /// `completed` when it is given and those matching the words of `search` when it is given.
+    public func notes(skip: Int64, take: Int64, completed: Bool?, search: String? = nil, order: String = "id") -> Query<Page> {
+        guard let completed else { return table.page(skip: skip, take: take, order: order, search: search) }
         let flag = FieldValue.boolean(completed).sqlParameter
-        return pageQuery(filteredPage, [String(skip), String(take), flag], skip: skip, count: filteredCount, [flag])
+        guard let search else {
+            return pageQuery(filteredPages[order, of: .note], [String(skip), String(take), flag], skip: skip, count: filteredCount, [flag])
+        }
+        return pageQuery(
+            filteredSearchPages[order, of: .note], [String(skip), String(take), flag, search], skip: skip, count: filteredSearchCount,
+            [flag, search])
     }
 
     /// Sets every writable field (`values` in their order), if the note has one of `versions` (any when nil).

@@ -76,8 +76,26 @@ final class PGConnection {
         PQexec(handle, sql).map { PGResult($0) }
     }
 
-    func prepare(name: String, sql: String) -> PGResult? {
-        PQprepare(handle, name, sql, 0, nil).map { PGResult($0) }
+    /// Prepares every statement in one pipeline: one round trip for all of them rather than one each (a list
+    /// has a statement per order, 97 in all; docs/PERFORMANCE.md). Throws the first failure.
+    func prepare(_ statements: [PreparedStatement]) throws(StoreError) {
+        try enterPipeline()
+        for statement in statements {
+            guard PQsendPrepare(handle, statement.name, statement.sql, 0, nil) == 1 else {
+                throw .unavailable("database connection lost: \(lastError)")
+            }
+        }
+        try sync()
+        for statement in statements {
+            switch readOutcome(of: statement) {
+            case .rows: continue
+            case .failed(let error), .lost(let error): throw error
+            case .skipped: throw .unavailable("database connection out of step: preparing \(statement.name) was skipped")
+            }
+        }
+        guard let end = nextResult(), end.isSync, exitPipeline() else {
+            throw .unavailable("database connection out of step: \(lastError)")
+        }
     }
 
     /// Why a statement's result failed: a broken connection, or a server that is shutting down or refusing

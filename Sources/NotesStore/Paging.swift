@@ -1,20 +1,77 @@
-/// A page of `table` in id order, `$1` rows skipped and at most `$2` returned, with `total` (a scalar
-/// query; by default the count of all rows matching `filter`) as the last column.
+/// A page of `table` in `order` (a value of `Entity.orders`), `$1` rows skipped and at most `$2` returned, with
+/// `total` (a scalar query; by default the count of all rows matching `filter`) as the last column.
 ///
-/// The skipped rows are counted off in an index alone (an index-only scan of ids: no row is read, nothing is
-/// formatted), and the page is the `$2` rows from the id found there. OFFSET on the rows themselves read every
-/// skipped row (and, with the select list beside it, formatted each: eight times slower at offset 10,000);
-/// docs/PERFORMANCE.md. Both scans are one statement, so they see one snapshot; past the end the subquery is
-/// NULL and the page empty.
+/// The skipped rows are counted off in an index alone (an index-only scan of the order's key: no row is read,
+/// nothing is formatted), and the page is the `$2` rows from the key found there. OFFSET on the rows themselves
+/// read every skipped row (and, with the select list beside it, formatted each: eight times slower at offset
+/// 10,000); docs/PERFORMANCE.md. Both scans are one statement, so they see one snapshot; past the end the
+/// subquery is NULL and the page empty. An order other than id is the key (column, id), compared as a row, so
+/// rows that tie on the column keep their id order and paging stays stable.
 ///
 /// Without `limited`, every row from the skipped ones on (and no `$2`): a whole collection.
-func pageSQL(table: String, formattedColumns: String, filter: String = "true", total: String? = nil, limited: Bool = true) -> String {
-    """
-    SELECT \(formattedColumns), (\(total ?? countSQL(table: table, filter: filter)))
-    FROM \(table)
-    WHERE \(filter) AND id >= (SELECT id FROM \(table) WHERE \(filter) ORDER BY id OFFSET $1 LIMIT 1)
-    ORDER BY id\(limited ? " LIMIT $2" : "")
-    """
+func pageSQL(
+    table: String, formattedColumns: String, filter: String = "true", total: String? = nil, limited: Bool = true,
+    order: String = "id"
+) -> String {
+    let key = ListOrder(order)
+    return """
+        SELECT \(formattedColumns), (\(total ?? countSQL(table: table, filter: filter)))
+        FROM \(table)
+        WHERE \(filter) AND \(key.row) \(key.comparison) (SELECT \(key.columns) FROM \(table) WHERE \(filter) ORDER BY \(key.orderBy) OFFSET $1 LIMIT 1)
+        ORDER BY \(key.orderBy)\(limited ? " LIMIT $2" : "")
+        """
+}
+
+/// A value of `order` (`created_at`, `-created_at`) as the pieces of a page statement.
+struct ListOrder {
+    let column: String
+    let descending: Bool
+
+    init(_ value: String) {
+        descending = value.hasPrefix("-")
+        column = descending ? String(value.dropFirst()) : value
+    }
+
+    var columns: String { column == "id" ? "id" : "\(column), id" }
+    var row: String { column == "id" ? "id" : "(\(column), id)" }
+    var comparison: String { descending ? "<=" : ">=" }
+    var orderBy: String {
+        let direction = descending ? " DESC" : ""
+        return column == "id" ? "id\(direction)" : "\(column)\(direction), id\(direction)"
+    }
+    /// What the statements of this order add to their names: nothing for ascending id (the names they had
+    /// before lists had orders), `_by_created_at_desc` ...
+    var nameSuffix: String { column == "id" && !descending ? "" : "_by_\(column)\(descending ? "_desc" : "")" }
+}
+
+/// The lists of one filter (none, `completed`, a search ...), one statement per order of the entity.
+///
+/// Every order is its own prepared statement, so each keeps a plan that reads its own index; they are made
+/// from the entity's `orders` here, so an order added to an entity brings its statements along.
+struct OrderedStatements: Sendable {
+    /// In the order of `Entity.orders`.
+    let statements: [PreparedStatement]
+
+    /// - Parameters:
+    ///   - name: the statements' name for ascending id (`note_page_completed`); other orders add their suffix.
+    ///   - sql: the statement's text for an order.
+    init(_ entity: Entity, name: String, registry: inout StatementRegistry, sql: (String) -> String) {
+        statements = entity.orders.map { order in
+            registry.declare(name + ListOrder(order).nameSuffix, sql(order), readsOnly: true)
+        }
+    }
+
+    /// The statement for `order`, a value of the entity's `orders`.
+    subscript(_ order: String, of entity: Entity) -> PreparedStatement {
+        guard let index = entity.orders.firstIndex(of: order) else { preconditionFailure("\(entity.table) has no order \(order)") }
+        return statements[index]
+    }
+}
+
+/// The condition of a search over `document` (`Entity.searchDocument`) for the words of parameter `$parameter`,
+/// in PostgreSQL's web search syntax; the expression is the search index's own (migration 0007).
+func searchSQL(document: String, parameter: Int) -> String {
+    "text_search_document(\(document)) @@ text_search_query($\(parameter)::text)"
 }
 
 /// The number of rows of `table` that match `filter`, read row by row.

@@ -4,18 +4,33 @@
 /// does not grow to the size of a table's statements.
 public final class WholeCollection: Sendable {
     public let table: EntityTable
-    let statement: PreparedStatement
+    let statements: OrderedStatements
+    /// The rows matching a search (`$2`), when the entity has a search document.
+    let searchStatements: OrderedStatements?
 
     init(_ table: EntityTable, registry: inout StatementRegistry) {
         self.table = table
         let entity = table.entity
-        statement = registry.declare(
-            "\(entity.singular)_all", pageSQL(table: entity.table, formattedColumns: entity.selectList, limited: false),
-            readsOnly: true)
+        statements = OrderedStatements(entity, name: "\(entity.singular)_all", registry: &registry) { order in
+            pageSQL(table: entity.table, formattedColumns: entity.selectList, limited: false, order: order)
+        }
+        searchStatements = entity.searchDocument.map { document in
+            OrderedStatements(entity, name: "\(entity.singular)_all_search", registry: &registry) { order in
+                pageSQL(
+                    table: entity.table, formattedColumns: entity.selectList, filter: searchSQL(document: document, parameter: 2),
+                    limited: false, order: order)
+            }
+        }
     }
 
-    /// Hands each row to `consume` (a `Rows` of one row) until they end or it returns false.
-    public func stream(skip: Int64, on runner: any StatementRunner, _ consume: (Rows) -> Bool) -> StreamEnd {
-        runner.stream(statement, [String(skip)], consume)
+    /// Hands each row (in `order`, only those matching `search` when given) to `consume` (a `Rows` of one row)
+    /// until they end or it returns false.
+    public func stream(
+        skip: Int64, order: String = "id", search: String? = nil, on runner: any StatementRunner, _ consume: (Rows) -> Bool
+    ) -> StreamEnd {
+        let entity = table.entity
+        guard let search else { return runner.stream(statements[order, of: entity], [String(skip)], consume) }
+        guard let searchStatements else { preconditionFailure("\(entity.table) has no search") }
+        return runner.stream(searchStatements[order, of: entity], [String(skip), search], consume)
     }
 }

@@ -14,7 +14,14 @@ import Testing
         for extra in ["note_page_completed", "note_count_completed", "note_update", "note_patch", "author_all", "article_all"] {
             #expect(names.contains(extra), "\(extra) is not prepared")
         }
-        #expect(names.count == 24)
+        // Every list once per order: notes 4 filters × 8 orders, authors 2 × 10, articles 4 × 6.
+        for name in ["note_page_by_created_at", "note_page_completed_by_text_desc", "note_page_search_by_id_desc",
+                     "note_page_completed_search_by_updated_at", "note_count_search", "note_count_completed_search",
+                     "author_page_by_last_name_desc", "author_all_by_first_name", "article_page_search_by_title",
+                     "article_all_search_by_author_id_desc", "article_count_search"] {
+            #expect(names.contains(name), "\(name) is not prepared")
+        }
+        #expect(names.count == 18 + 32 + 20 + 24 + 3)
         let authorDelete = Stores().statements.first { $0.name == "author_delete" }
         #expect(authorDelete?.sql.contains("DELETE FROM articles WHERE author_id = $1") == true, "an author's articles go with the author")
     }
@@ -30,7 +37,7 @@ import Testing
     @Test func everyStatementOfAStoreIsInTheRegistryItWasMadeWith() {
         var registry = StatementRegistry()
         let store = NoteStore(registry: &registry)
-        let made = [store.table.insert, store.table.select, store.table.page, store.filteredPage, store.update, store.patch]
+        let made = [store.table.insert, store.table.select, store.table.pages.statements[0], store.filteredPages.statements[7], store.update, store.patch]
         #expect(made.allSatisfy(registry.statements.contains))
     }
 
@@ -44,6 +51,29 @@ import Testing
         #expect(!table.insert.readsOnly)
     }
 
+    @Test func aPageInIdOrderIsTheStatementItWasBeforeOrders() {
+        #expect(pageSQL(table: "t", formattedColumns: "id", total: "0") == """
+            SELECT id, (0)
+            FROM t
+            WHERE true AND id >= (SELECT id FROM t WHERE true ORDER BY id OFFSET $1 LIMIT 1)
+            ORDER BY id LIMIT $2
+            """)
+    }
+
+    @Test func anOrderByAColumnKeysThePageOnTheColumnAndTheIdAsARow() {
+        let sql = pageSQL(table: "notes", formattedColumns: "id", filter: "completed = $3", total: "0", order: "-created_at")
+        #expect(sql.contains(
+            "WHERE completed = $3 AND (created_at, id) <= (SELECT created_at, id FROM notes WHERE completed = $3 ORDER BY created_at DESC, id DESC OFFSET $1 LIMIT 1)"))
+        #expect(sql.hasSuffix("ORDER BY created_at DESC, id DESC LIMIT $2"))
+        #expect(pageSQL(table: "t", formattedColumns: "id", order: "-id").contains("id <= (SELECT id FROM t WHERE true ORDER BY id DESC OFFSET"))
+    }
+
+    @Test func aSearchUsesTheExpressionOfTheSearchIndex() {
+        #expect(searchSQL(document: "title || ' ' || content", parameter: 3)
+            == "text_search_document(title || ' ' || content) @@ text_search_query($3::text)")
+        #expect(Entity.note.orders == ["id", "-id", "created_at", "-created_at", "updated_at", "-updated_at", "text", "-text"])
+    }
+
     @Test func timestampsAreFormattedByTheServerInUTC() {
         #expect(Entity.note.selectList.contains(#"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#))
         #expect(Entity.note.selectList.hasPrefix("id, text, completed, "))
@@ -52,7 +82,7 @@ import Testing
     @Test func readsAreMarkedAsReadsAndWritesAreNot() {
         var registry = StatementRegistry()
         let table = EntityTable(.author, registry: &registry)
-        let reads = [table.select, table.selectCreated, table.page, table.count].filter { $0.readsOnly }
+        let reads = [table.select, table.selectCreated, table.pages.statements[3], table.count].filter { $0.readsOnly }
         let writes = [table.insert, table.delete].filter { !$0.readsOnly }
         #expect(reads.count == 4)
         #expect(writes.count == 2)

@@ -12,8 +12,9 @@ enum ArticleEndpoints {
 
     static let list = Endpoint.collection(
         "/articles", of: .article, operationID: "listArticles", tag: .articles, summary: "List articles",
-        description: "Articles by ascending id: without `take`, every one from `skip` on, as the blog example answers; with `take`, a page as for notes. `X-Total-Count` gives the number of all articles.",
-        answer: "The articles, or the page of them"
+        description: "Articles in `order` (by ascending id when absent): without `take`, every one from `skip` on, as the blog example answers; with `take`, a page as for notes. With `q`, only the articles whose title and content match the search. `X-Total-Count` gives the number of all matching articles.",
+        answer: "The articles, or the page of them", order: Paging.order(.article, component: "ArticleOrder"),
+        search: Paging.search(over: "title and content", component: "ArticleSearch")
     ) { $0.articles.all }
 
     static let create = Endpoint(

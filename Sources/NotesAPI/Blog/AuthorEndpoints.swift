@@ -14,8 +14,8 @@ enum AuthorEndpoints {
 
     static let list = Endpoint.collection(
         "/authors", of: .author, operationID: "listAuthors", tag: .authors, summary: "List authors",
-        description: "Authors by ascending id: without `take`, every one from `skip` on, as the blog example answers; with `take`, a page as for notes. `X-Total-Count` gives the number of all authors.",
-        answer: "The authors, or the page of them"
+        description: "Authors in `order` (by ascending id when absent): without `take`, every one from `skip` on, as the blog example answers; with `take`, a page as for notes. `X-Total-Count` gives the number of all authors.",
+        answer: "The authors, or the page of them", order: Paging.order(.author, component: "AuthorOrder")
     ) { $0.authors.all }
 
     static let create = Endpoint(

@@ -11,12 +11,13 @@ enum CollectionResponse {
     /// A piece goes out once the array's text reaches this size.
     static let pieceBytes = 32 * 1024
 
-    static func producer(_ all: WholeCollection, skip: Int64, as entity: Entity, context: ResponseContext) -> ResponseProducer {
+    static func producer(_ request: CollectionRequest, as entity: Entity, context: ResponseContext) -> ResponseProducer {
+        let all = request.all, skip = request.skip, search = request.search
         let runner = context.runner, failure = context.failureResponse
         return ResponseProducer { writer in
             var json = JSONWriter(capacity: pieceBytes + 4096)
             var headWritten = false
-            let end = all.stream(skip: skip, on: runner) { rows in
+            let end = all.stream(skip: skip, order: request.order, search: search, on: runner) { rows in
                 if headWritten {
                     json.raw(",")
                 } else {
@@ -38,7 +39,7 @@ enum CollectionResponse {
             case .finished:
                 // No row to carry the total: nothing skipped means none; past the end, the count says.
                 guard skip > 0 else { return writer.writeHead(.ok, headers: head(total: 0)) && writer.writeBody(Array("[]".utf8)) }
-                switch runQueries([all.table.total()], on: runner)[0] {
+                switch runQueries([all.table.total(search: search)], on: runner)[0] {
                 case .success(let total): return writer.writeHead(.ok, headers: head(total: total)) && writer.writeBody(Array("[]".utf8))
                 case .failure(let error): return writer.write(failure(error))
                 }

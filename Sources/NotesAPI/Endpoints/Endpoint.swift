@@ -2,8 +2,9 @@ import HTTPMessages
 import NotesStore
 import JSONOutput
 
-/// A path or query parameter of an endpoint, with the rule that validates it.
-struct Parameter: Sendable, Equatable {
+/// A path or query parameter of an endpoint, with the rule that validates it. A class: each request reads its
+/// endpoint's parameters, and a reference is one retain where a struct's copy is one per string it holds.
+final class Parameter: Sendable {
     enum Location: String, Sendable {
         case path, query
     }
@@ -20,12 +21,28 @@ struct Parameter: Sendable, Equatable {
         case optionalBool
         /// One of a few words, as a string enum in FastAPI; `defaultValue` when left out.
         case choice(allowed: [String], defaultValue: String)
+        /// One of a few words, as a `Literal[...]` in FastAPI (its 422 is a `literal_error`); `defaultValue`
+        /// when left out.
+        case literal(allowed: [String], defaultValue: String)
+        /// Any text, as FastAPI's `str | None = None`; absent when left out, empty or only whitespace.
+        case optionalText
     }
 
     let name: String
     let location: Location
     let rule: Rule
     let description: String
+    /// Its name among the OpenAPI document's parameter components: its own name, unless parameters of the same
+    /// name differ between endpoints (each list's `order`).
+    let component: String
+
+    init(name: String, location: Location, rule: Rule, description: String, component: String? = nil) {
+        self.name = name
+        self.location = location
+        self.rule = rule
+        self.description = description
+        self.component = component ?? name
+    }
 
     /// An id in the path.
     static func pathID(_ name: String, _ description: String) -> Parameter {
@@ -107,13 +124,29 @@ enum Tag: String, Sendable {
     case notes, authors, articles, service
 }
 
+/// A whole collection to stream: from `skip` on, in `order`, only the rows matching `search` when given. A class,
+/// so that a reply does not grow by what only collections carry.
+final class CollectionRequest: Sendable {
+    let all: WholeCollection
+    let skip: Int64
+    let order: String
+    let search: String?
+
+    init(_ all: WholeCollection, skip: Int64, order: String, search: String?) {
+        self.all = all
+        self.skip = skip
+        self.order = order
+        self.search = search
+    }
+}
+
 /// What a handler answers, for its endpoint's declaration to turn into a response.
 enum Reply {
     /// The first row, as the declared entity; the declared 404 when there is none.
     case row(Rows)
     case page(Page)
     /// Every row from `skip` on, streamed.
-    case collection(WholeCollection, skip: Int64)
+    case collection(CollectionRequest)
     case message(String)
     case noContent
     /// The declared 404.
@@ -185,21 +218,23 @@ struct Endpoint: Sendable {
         self.handler = handler
     }
 
-    /// `GET` of an entity's rows in id order, from `skip` on: at most `take` of them, or all of them without
-    /// `take`, as the blog example's lists answer.
+    /// `GET` of an entity's rows in `order`, from `skip` on: at most `take` of them, or all of them without
+    /// `take`, as the blog example's lists answer; only those matching `search` (`q`), when given.
     static func collection(
         _ path: String, of entity: Entity, operationID: String, tag: Tag, summary: String, description: String, answer: String,
-        from collection: @escaping @Sendable (Services) -> WholeCollection
+        order: Parameter, search: Parameter? = nil, from collection: @escaping @Sendable (Services) -> WholeCollection
     ) -> Endpoint {
         Endpoint(
             "GET", path, operationID: operationID, tag: tag, summary: summary, description: description,
-            parameters: [Paging.skip, Paging.optionalTake], success: .page(entity, answer), precondition: .ifNoneMatch
+            parameters: [Paging.skip, Paging.optionalTake] + (search.map { [$0] } ?? []) + [order], success: .page(entity, answer),
+            precondition: .ifNoneMatch
         ) { services, inputs in
             let all = collection(services), skip = inputs.integer(Paging.skip)
+            let words = search.flatMap { inputs.optionalText($0) }, order = inputs.text(order)
             guard let take = inputs.optionalInteger(Paging.optionalTake) else {
-                return Query(value: .collection(all, skip: skip))
+                return Query(value: .collection(CollectionRequest(all, skip: skip, order: order, search: words)))
             }
-            return all.table.page(skip: skip, take: take).map(Reply.page)
+            return all.table.page(skip: skip, take: take, order: order, search: words).map(Reply.page)
         }
     }
 
@@ -277,10 +312,11 @@ struct Endpoint: Sendable {
             let tag = EntityTags.page(page, of: entity)
             if let response = notModified(tag, ifNoneMatch) { return .success(response) }
             var writer = JSONWriter(capacity: 32 * page.rows.columnCount * page.rows.rowCount + page.rows.byteCount + 2)
-            writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, as: entity) }
+            let columns = entity.columns
+            writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, columns: columns) }
             return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total)), ("ETag", tag)]))
-        case (.collection(let all, let skip), .page(let entity, _)):
-            return .success(.produced(by: CollectionResponse.producer(all, skip: skip, as: entity, context: context())))
+        case (.collection(let request), .page(let entity, _)):
+            return .success(.produced(by: CollectionResponse.producer(request, as: entity, context: context())))
         case (.message(let message), .message):
             var writer = JSONWriter(capacity: 32 + message.utf8.count)
             writer.object { writer, member in
@@ -348,5 +384,14 @@ struct Inputs {
     func text(_ parameter: Parameter) -> String {
         guard case .text(let text) = value(parameter) else { preconditionFailure("\(parameter.name) is no text") }
         return text
+    }
+
+    /// An optional text parameter.
+    func optionalText(_ parameter: Parameter) -> String? {
+        switch value(parameter) {
+        case .text(let text): text
+        case .absent: nil
+        default: preconditionFailure("\(parameter.name) is no text")
+        }
     }
 }

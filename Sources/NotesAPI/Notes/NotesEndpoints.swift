@@ -11,6 +11,8 @@ enum NotesEndpoints {
             Only the completed notes (`true`) or only the open ones (`false`); all notes when absent. Like FastAPI, \
             also accepts `1`/`0`, `yes`/`no`, `on`/`off`, `t`/`f`, `y`/`n`, in any case.
             """)
+    static let search = Paging.search(over: "text", component: "NoteSearch")
+    static let order = Paging.order(.note, component: "NoteOrder")
     static let notFound = ErrorCase.named("NoteNotFound", .notFound("Note not found"), "No note has this id")
 
     static func input(_ description: String) -> RequestBody {
@@ -22,13 +24,17 @@ enum NotesEndpoints {
     static let list = Endpoint(
         "GET", "/notes/", operationID: "listNotes", tag: .notes, summary: "List notes",
         description: """
-            Notes by ascending id, `take` at most, after skipping `skip`; optionally only the completed (or only the \
-            open) ones. `X-Total-Count` gives the number of all matching notes, regardless of `skip` and `take`.
+            Notes in `order` (by ascending id when absent), `take` at most, after skipping `skip`; optionally only the \
+            completed (or only the open) ones, and only those whose text matches the search `q`. `X-Total-Count` \
+            gives the number of all matching notes, regardless of `skip` and `take`.
             """,
-        parameters: [Paging.skip, Paging.take, completed], success: .page(.note, "The page of notes"), precondition: .ifNoneMatch
+        parameters: [Paging.skip, Paging.take, completed, search, order], success: .page(.note, "The page of notes"),
+        precondition: .ifNoneMatch
     ) { services, inputs in
-        services.notes.notes(skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take), completed: inputs.bool(completed))
-            .map(Reply.page)
+        services.notes.notes(
+            skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take), completed: inputs.bool(completed),
+            search: inputs.optionalText(search), order: inputs.text(order)
+        ).map(Reply.page)
     }
 
     static let create = Endpoint(

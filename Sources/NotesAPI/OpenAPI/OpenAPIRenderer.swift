@@ -75,7 +75,7 @@ public enum OpenAPIRenderer {
         operation.append("operationId", .string(endpoint.operationID))
         operation.append("summary", .string(endpoint.summary))
         if let description = endpoint.description { operation.append("description", .string(description)) }
-        let parameters = endpoint.parameters.map(\.name) + (endpoint.precondition.map { [$0.header] } ?? [])
+        let parameters = endpoint.parameters.map(\.component) + (endpoint.precondition.map { [$0.header] } ?? [])
         if !parameters.isEmpty {
             operation.append("parameters", .array(parameters.map { reference("parameters", $0) }))
         }
@@ -145,8 +145,8 @@ public enum OpenAPIRenderer {
         var parameters = JSONObject()
         var responses = JSONObject()
         for endpoint in Endpoints.all {
-            for parameter in endpoint.parameters where !parameters.keys.contains(parameter.name) {
-                parameters.append(parameter.name, .object(self.parameter(parameter)))
+            for parameter in endpoint.parameters where !parameters.keys.contains(parameter.component) {
+                parameters.append(parameter.component, .object(self.parameter(parameter)))
             }
             switch endpoint.success {
             case .entity(let entity, _, _), .page(let entity, _):
@@ -217,8 +217,10 @@ public enum OpenAPIRenderer {
             schema = integerSchema(range)
         case .optionalBool:
             schema = ["type": .string("boolean")]
-        case .choice(let allowed, let defaultValue):
+        case .choice(let allowed, let defaultValue), .literal(let allowed, let defaultValue):
             schema = ["type": .string("string"), "enum": .array(allowed.map { .string($0) }), "default": .string(defaultValue)]
+        case .optionalText:
+            schema = ["type": .string("string")]
         }
         object.append("schema", .object(schema))
         return object
