@@ -124,6 +124,10 @@ def test_nginx_405s_name_the_documented_methods(api, document):
 
 
 IF_MATCH_OPERATIONS = ("replaceNote", "updateNote", "deleteNote", "deleteAuthor", "deleteArticle")
+# Reads of a seeded row that other generated requests may take away first: an author's delete takes their articles
+# with them (the blog's cascade), and with the seed fixed, whether any article outlives the authors' deletes
+# depends on the document's other operations. A run that finds none gets only 404s here, which is the right answer.
+MAY_FIND_NOTHING_OPERATIONS = ("getArticle",)
 
 
 def test_schemathesis_finds_nothing(docs_stack, api, document):
@@ -143,7 +147,7 @@ def test_schemathesis_finds_nothing(docs_stack, api, document):
         + "".join(f'\n[[operations]]\ninclude-operation-id = "{operation}"\n'
                   'warnings = { display = ["missing_auth", "missing_deserializer", "unused_openapi_auth", '
                   '"method_not_allowed"] }\n'
-                  for operation in IF_MATCH_OPERATIONS))
+                  for operation in IF_MATCH_OPERATIONS + MAY_FIND_NOTHING_OPERATIONS))
     cmd = [sys.executable, "-m", "schemathesis.cli", "run", f"http://127.0.0.1:{port}/openapi.json",
            "--include-path-regex", "^/",
            "--checks", "all",
