@@ -47,6 +47,8 @@ KNOWN_RESPONSE_HEADERS = {
     "allow", "x-total-count", "retry-after", "vary", "location", "x-request-id",
     "access-control-allow-origin", "access-control-allow-credentials", "access-control-allow-methods",
     "access-control-allow-headers", "access-control-max-age",
+    # issue 17: entity tags, and the headers a browser's script may read across origins
+    "etag", "access-control-expose-headers", "link",
 }
 
 # What an error body must never carry: SQL, database internals, file paths, stack traces.

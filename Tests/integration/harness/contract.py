@@ -37,3 +37,7 @@ MAX_ID = _DOCUMENT["components"]["schemas"]["Note"]["properties"]["id"]["maximum
 assert {("GET", "/notes/"), ("POST", "/articles"), ("GET", "/healthz")} <= CONTRACT_OPERATIONS
 assert set(NOTE_KEYS) >= {"id", "text", "completed"} and "id" in AUTHOR_KEYS and {"id", "author_id"} <= set(ARTICLE_KEYS)
 assert MAX_ID == 9223372036854775807
+
+# The response headers nginx exposes to browsers' scripts across origins (nginx/notes.conf's
+# Access-Control-Expose-Headers, issue 17), as a browser reads them: case-insensitively.
+EXPOSED_HEADERS = frozenset({"etag", "link", "x-total-count"})
