@@ -98,6 +98,12 @@ cpu_idle_percent() {
     awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }'
 }
 
+# The machine's CPU time so far, in clock ticks, from /proc/stat's cpu line: "busy steal all", busy being
+# user + nice + system + irq + softirq, and steal the time the hypervisor gave this VM's CPUs to others.
+cpu_ticks() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat
+}
+
 # Two free TCP ports on 127.0.0.1 (asked of the kernel, both held until both are known).
 free_ports() {
     python3 - <<'PY'

@@ -4,7 +4,7 @@
     sqlcheck.py WORKER_SQL_FILE PGBENCH_SCRIPT    exit 0 when they match, 1 (and both, normalised) when not
 
 Both are reduced to the same form: E'...' escapes decoded (the scripts write ':' as \\072, since pgbench takes
-':name' for a variable), parameters ($n, :name, NULL::boolean, gen_random_uuid()), text literals other than the timestamp format
+':name' for a variable), parameters ($n, :name, NULL::boolean, NULL::bigint[], gen_random_uuid()), text literals other than the timestamp format
 and 'UTC', and integer literals become '?'; whitespace is collapsed and the trailing ';' dropped. What is left
 is the statement's shape, which must be identical.
 """
@@ -26,6 +26,7 @@ def normalise(sql: str) -> str:
             continue
         part = re.sub(r"\$\d+(::boolean)?", "?", part)
         part = re.sub(r"NULL::boolean", "?", part)
+        part = re.sub(r"NULL::bigint\[\]", "?::bigint[]", part)  # If-Match's versions, none given
         part = re.sub(r"gen_random_uuid\(\)", "?", part)  # pgbench's stand-in for nginx's $request_id
         part = re.sub(r"(?<![:\w]):[A-Za-z_]\w*", "?", part)
         part = re.sub(r"\b\d+\b", "?", part)

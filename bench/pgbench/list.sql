@@ -4,7 +4,7 @@
 -- (Sources/NotesStore/Migrations/0003_keep_note_totals.sql).
 -- bench/run checks before each run that this is the statement the workers send (pg_stat_activity).
 \set skip random(0, 9980)
-SELECT id, text, completed, to_char(created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\072MI\072SS.US"Z"'), to_char(updated_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\072MI\072SS.US"Z"'), (SELECT coalesce(sum(notes), 0)::bigint FROM note_totals)
+SELECT id, text, completed, to_char(created_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\072MI\072SS.US"Z"'), to_char(updated_at AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\072MI\072SS.US"Z"'), version, (SELECT coalesce(sum(notes), 0)::bigint FROM note_totals)
 FROM notes
 WHERE true AND id >= (SELECT id FROM notes WHERE true ORDER BY id OFFSET :skip LIMIT 1)
 ORDER BY id LIMIT 20;
