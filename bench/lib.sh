@@ -13,8 +13,13 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 SCRIPTS=$ROOT/scripts
 BIN_DIR=${BIN_DIR:-$ROOT/.build/release}
 
-# The rows the benchmark works on; every scenario starts from exactly these.
-readonly SEED_NOTES=10000
+# The rows the benchmark works on (SCALE); every scenario starts from exactly these.
+readonly SEED_NOTES=${SCALE:-10000}
+# Every seeded note's text, for note number n (its id when seeded in SQL): a format of PostgreSQL's format() and
+# Lua's string.format alike, filled with n, n % 1000 (a word in one note of 1,000: the searches of "a common word"
+# find 0.1% of the table) and n % (SCALE / 100) (a tag in exactly 100 notes at any SCALE: the searches of "a tag").
+readonly NOTE_TEXT='note %s about w%s and tag%s, of the size the benchmark writes'
+readonly NOTE_TAGS=$((SEED_NOTES / 100))
 
 STATE=''
 DATABASE_URL=''
@@ -137,7 +142,7 @@ start_database() {
 
 psql_run() { psql -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@"; }
 
-# 10,000 notes with a text of the size the scenarios write, half of them completed.
+# SCALE notes (10,000 by default) with a text of the size the scenarios write (NOTE_TEXT), half of them completed.
 seed_notes() {
     log "seeding $SEED_NOTES notes"
     fill_notes
@@ -146,7 +151,7 @@ seed_notes() {
 fill_notes() {
     psql_run -c "TRUNCATE notes RESTART IDENTITY" \
         -c "INSERT INTO notes (text, completed)
-            SELECT 'note ' || g || ' of about the size the benchmark writes', g % 2 = 0
+            SELECT format('$NOTE_TEXT', g, g % 1000, g % $NOTE_TAGS), g % 2 = 0
             FROM generate_series(1, $SEED_NOTES) AS g" \
         -c "VACUUM ANALYZE notes, note_totals" >/dev/null
 }

@@ -5,6 +5,12 @@
 -- keeps every latency in a histogram, so p50/p99 are exact to the microsecond) and every kind of error.
 bench = {}
 bench.SEED = tonumber(os.getenv("BENCH_SEED_NOTES") or "10000")
+-- bench/lib.sh's NOTE_TEXT and NOTE_TAGS: the text of seeded note n, as the SQL seeding writes it.
+bench.NOTE_TEXT = os.getenv("BENCH_NOTE_TEXT") or "note %s about w%s and tag%s, of the size the benchmark writes"
+bench.TAGS = math.floor(bench.SEED / 100)
+function bench.text(n) return string.format(bench.NOTE_TEXT, n, n % 1000, n % bench.TAGS) end
+-- The depth of the deep pages: 99% into the table (skip 990,000 of 1,000,000; 9,900 of 10,000).
+bench.DEPTH = bench.SEED - math.floor(bench.SEED / 100)
 bench.RING = 8192
 bench.json = { ["Content-Type"] = "application/json" }
 
@@ -31,6 +37,11 @@ end
 
 function bench.get() return wrk.format("GET", "/notes/" .. math.random(1, bench.SEED) .. "/") end
 function bench.list() return wrk.format("GET", "/notes/?skip=" .. math.random(0, bench.SEED - 20) .. "&take=20") end
+function bench.first() return wrk.format("GET", "/notes/?take=20") end
+function bench.deep() return wrk.format("GET", "/notes/?skip=" .. math.random(bench.DEPTH - 100, bench.DEPTH) .. "&take=20") end
+function bench.search() return wrk.format("GET", "/notes/?q=tag" .. math.random(0, bench.TAGS - 1) .. "&take=20") end
+function bench.search_word() return wrk.format("GET", "/notes/?q=w" .. math.random(0, 999) .. "&take=20") end
+function bench.order() return wrk.format("GET", "/notes/?order=-created_at&take=20") end
 function bench.create()
     return wrk.format("POST", "/notes/", bench.json,
         '{"text":"a note of about the size the benchmark writes","completed":false}')
