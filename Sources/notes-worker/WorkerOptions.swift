@@ -2,7 +2,7 @@
 /// spawn-fcgi, `notes-worker` needs none of them.
 struct WorkerOptions {
     enum Command {
-        case serve, migrate, help
+        case serve, migrate, help, version
     }
 
     var command = Command.serve
@@ -21,6 +21,7 @@ struct WorkerOptions {
     static let usage = """
         usage: notes-worker [serve] [options]   answer FastCGI requests on the listening socket given as fd 0
                notes-worker migrate             apply pending schema migrations and exit
+               notes-worker --version           print the release number and exit
         options (set by notes-supervisor):
           --scoreboard-fd FD --slot N --generation G   where to report state for /status and the watchdog
           --timeout SECONDS                            statement_timeout a little below it; heartbeat while idle
@@ -47,6 +48,9 @@ struct WorkerOptions {
             remaining = remaining.dropFirst()
         case "help", "-h", "--help":
             options.command = .help
+            return options
+        case "--version":
+            options.command = .version
             return options
         default: break
         }
