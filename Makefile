@@ -19,7 +19,7 @@ export HTTP_PORT WORKERS STATE_DIR SUPERVISOR_ARGS
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 
-.PHONY: help deps build run test unit-test integration-test fuzz fuzz-smoke asan-test leak-check bench openapi clean
+.PHONY: help deps build package run test unit-test integration-test fuzz fuzz-smoke asan-test leak-check bench openapi clean
 
 help:
 	@echo "make run               install what is missing, build, start PostgreSQL + workers + nginx on"
@@ -27,6 +27,7 @@ help:
 	@echo "                       SUPERVISOR_ARGS=\"--access-log PATH --server-timing ...\" adds supervisor options"
 	@echo "make test              install what is missing, build, run unit and integration tests"
 	@echo "make build             release build (scripts/build: swift build -c release --static-swift-stdlib)"
+	@echo "make package           the Debian package dist/notes_<version>_amd64.deb (scripts/package: debhelper)"
 	@echo "make unit-test         swift test"
 	@echo "make integration-test  pytest Tests/integration against the release binaries"
 	@echo "make asan-test         the integration tests against AddressSanitizer builds (scripts/asan-test)"
@@ -45,6 +46,9 @@ deps:
 
 build:
 	scripts/build
+
+package: deps
+	scripts/package
 
 run:
 	@scripts/run-stack

@@ -2,7 +2,7 @@
 
 - `systemd-analyze verify` accepts systemd/notes.service and systemd/notes.socket, without a single
   warning about them. verify insists that every ExecStart binary exists, so it reads a copy of the
-  units in a temporary directory with /usr/local/bin/ replaced by the binaries under test
+  units in a temporary directory with /usr/sbin/ replaced by the binaries under test
   (NOTES_BIN_DIR); nothing is installed anywhere.
 - `systemd-analyze security --offline=true` rates notes.service at or below EXPOSURE_LIMIT, and every
   setting it checks is satisfied except the few listed in ACCEPTED_EXPOSURES, each with its reason.
@@ -32,7 +32,7 @@ from harness.stack import Stack
 SYSTEMD_DIR = REPO_ROOT / "systemd"
 NGINX_SITE = REPO_ROOT / "nginx" / "notes.conf"
 UNITS = ("notes.service", "notes.socket")
-INSTALLED_BIN_DIR = "/usr/local/bin/"
+INSTALLED_BIN_DIR = "/usr/sbin/"
 
 # `systemd-analyze security --offline=true systemd/notes.service` on Debian 12 (systemd 252) measures
 # 1.1; a little headroom for another systemd version's weights, none for a setting dropped by mistake
