@@ -47,7 +47,7 @@ ACCEPTED_EXPOSURES = {
     "RestrictAddressFamilies=~AF_(INET|INET6)": "PostgreSQL over TCP, --listen host:port",
     "PrivateNetwork=": "PostgreSQL may be on another host",
     "IPAddressDeny=": "the database's address is site-specific: a drop-in (docs/OPERATIONS.md)",
-    "RootDirectory=/RootImage=": "the binaries, libpq and the Swift runtime come from the host",
+    "RootDirectory=/RootImage=": "the binaries and libpq come from the host",
     "RemoveIPC=": "the unit's group is www-data, whose IPC objects belong to other services",
     "DeviceAllow=": "ProtectClock= itself adds char-rtc r (and PrivateDevices= leaves no rtc node)",
 }
