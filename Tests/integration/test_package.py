@@ -139,6 +139,8 @@ def test_depends_from_shlibdeps_recommends_nginx_and_postgresql(field):
     depends = field("Depends")
     for library in ("libc6", "libfcgi0ldbl", "libpq5"):
         assert re.search(rf"\b{library} \(>= ", depends), depends
+    # notes.service's ExecReload= runs /bin/kill.
+    assert re.search(r"(^|, )procps(,|$)", depends), depends
     recommends = field("Recommends")
     assert recommends.startswith("nginx") and "postgresql" in recommends, recommends
 
