@@ -138,12 +138,22 @@ func checkStatements() -> Int32 {
     }
 }
 
+/// Every statement the service can run, one a line: its name, a tab, its SQL on one line (for EXPLAIN by hand, and
+/// the tests that read the plans of the workers' statements).
+func listStatements() -> Int32 {
+    for statement in NotesApplication.statements {
+        print("\(statement.name)\t\(statement.sql.split(whereSeparator: \.isNewline).joined(separator: " "))")
+    }
+    return 0
+}
+
 do {
     let options = try WorkerOptions.parse(Array(CommandLine.arguments.dropFirst()))
     switch options.command {
     case .serve: exit(serve(options))
     case .migrate: exit(migrate())
     case .checkStatements: exit(checkStatements())
+    case .statements: exit(listStatements())
     case .help:
         print(WorkerOptions.usage)
         exit(0)
