@@ -219,6 +219,12 @@ import Testing
         #expect(runner.statements.first == "note_page_completed_search_after(2, 21, t, milk)")
     }
 
+    @Test func anEmptyCursorIsTheFirstPage() {
+        runner.on("note_page_by_text", rows: Fixtures.page(.note, [], total: 0))
+        #expect(client.execute("GET", "/notes/?cursor=&order=text&skip=0").status == 200)
+        #expect(runner.statements == ["note_page_by_text(0, 20)"])
+    }
+
     @Test func aCursorWithSkipIsA422() {
         let response = client.execute("GET", "/notes/?cursor=\(Self.cursor().encoded)&skip=20")
         #expect(response.status == 422)

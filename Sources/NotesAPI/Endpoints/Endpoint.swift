@@ -26,7 +26,7 @@ final class Parameter: Sendable {
         case literal(allowed: [String], defaultValue: String)
         /// Any text, as FastAPI's `str | None = None`; absent when left out, empty or only whitespace.
         case optionalText
-        /// A page's `cursor` of this list (`ListCursor`), as its text; absent when left out.
+        /// A page's `cursor` of this list (`ListCursor`), as its text; absent when left out or empty.
         case cursor(CursorList)
     }
 

@@ -225,7 +225,7 @@ public enum OpenAPIRenderer {
         case .optionalText:
             schema = ["type": .string("string")]
         case .cursor:
-            schema = ["type": .string("string"), "pattern": .string("^[A-Za-z0-9_-]+$")]
+            schema = ["type": .string("string"), "pattern": .string("^[A-Za-z0-9_-]*$")]
         }
         object.append("schema", .object(schema))
         return object

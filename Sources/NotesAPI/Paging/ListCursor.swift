@@ -181,7 +181,8 @@ extension Paging {
                 Where the page starts: the opaque value in the `Link: <…>; rel="next"` of the page before it. It keeps \
                 that page's `order`, filters and `q`, which may be left out or given with the same values; `skip` \
                 must be absent or 0. Pages reached this way cost the same at any depth, and a walk from the first \
-                page visits every matching item once, in order, while others are created and deleted.
+                page visits every matching item once, in order, while others are created and deleted. Empty: the \
+                first page.
                 """,
             component: "Cursor")
     }

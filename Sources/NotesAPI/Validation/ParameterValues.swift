@@ -42,7 +42,8 @@ extension Parameter {
             guard let raw, raw.utf8.contains(where: { !Self.isWhitespace($0) }) else { return .success(.absent) }
             return .success(.text(raw))
         case .cursor(let list):
-            guard let raw else { return .success(.absent) }
+            // An empty one is none, as an empty `q` is no search: `?cursor=` is the first page.
+            guard let raw, !raw.isEmpty else { return .success(.absent) }
             do {
                 _ = try ListCursor(decoding: raw, of: list.entity)
             } catch {
