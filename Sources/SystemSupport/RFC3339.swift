@@ -23,8 +23,8 @@ public func rfc3339(unixMicroseconds: Int64) -> String {
 }
 
 /// Microseconds since the Unix epoch from `YYYY-MM-DDTHH:MM:SS.ffffffZ` (what `rfc3339(unixMicroseconds:)` writes,
-/// and the stores' statements); nil for anything else. A day beyond its month passes here: compare the result
-/// written back to tell.
+/// and the stores' statements), years 1 to 9999 (PostgreSQL has no year 0); nil for anything else. A day beyond its
+/// month passes here: compare the result written back to tell.
 public func unixMicroseconds(rfc3339 text: String) -> Int64? {
     let bytes = Array(text.utf8)
     guard bytes.count == 27, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
@@ -40,7 +40,7 @@ public func unixMicroseconds(rfc3339 text: String) -> Int64? {
     }
     guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
         let minute = number(14..<16), let second = number(17..<19), let micros = number(20..<26),
-        (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+        year >= 1, (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
     else { return nil }
     // Howard Hinnant's days-from-civil, the inverse of `rfc3339(unixMicroseconds:)`'s.
     let shiftedYear = month <= 2 ? year - 1 : year

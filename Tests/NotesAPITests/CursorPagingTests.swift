@@ -81,7 +81,7 @@ import Testing
     }
 
     /// A cursor forged with a right checksum still cannot hand PostgreSQL a key it cannot read (a 500).
-    @Test(arguments: ["2026-02-30T00:00:00.000000Z", "2026-12-02 10:00:00", "yesterday", ""])
+    @Test(arguments: ["2026-02-30T00:00:00.000000Z", "0000-01-01T00:00:00.000000Z", "2026-12-02 10:00:00", "yesterday", ""])
     func aTimeKeyPostgreSQLCouldNotReadIsRefused(_ value: String) {
         let forged = Self.cursor(order: "created_at", value: value).encoded
         #expect(throws: ListCursor.Malformed.key) { try ListCursor(decoding: forged, of: .note) }

@@ -186,3 +186,25 @@ import Testing
         #expect(StoreError.statementFailed(statement: "s", sqlState: nil, message: "m").description == "statement s failed (SQLSTATE none): m")
     }
 }
+
+/// What a cursor page keeps of the `take` + 1 rows it asked for.
+@Suite struct RowsPrefixTests {
+    @Test func theFirstRowsKeepTheirValuesAndNulls() {
+        let rows = Rows(columnCount: 2, values: [["1", "a"], ["2", nil], ["3", "ccc"]])
+        let first = rows.prefix(rows: 2)
+        #expect(first == Rows(columnCount: 2, values: [["1", "a"], ["2", nil]]))
+        #expect(first.byteCount == 3)
+        #expect(rows.prefix(rows: 3) == rows)
+        #expect(rows.prefix(rows: 5) == rows)
+        #expect(rows.prefix(rows: 0) == Rows(columnCount: 2, values: []))
+    }
+
+    @Test func aPageKeyIsTheOrdersColumnAndTheId() {
+        let rows = Rows(columnCount: 6, values: [["7", "milk", "f", "2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "1"]])
+        #expect(PageKey(row: 0, of: rows, as: .note, order: "-updated_at") == PageKey(value: "2026-01-02T00:00:00.000000Z", id: 7))
+        #expect(PageKey(row: 0, of: rows, as: .note, order: "text") == PageKey(value: "milk", id: 7))
+        #expect(PageKey(row: 0, of: rows, as: .note, order: "-id") == PageKey(value: "7", id: 7))
+        #expect(PageKey(value: "milk", id: 7).parameters(order: "text", limit: 21, filter: ["t"]) == ["milk", "21", "t", "7"])
+        #expect(PageKey(value: "7", id: 7).parameters(order: "id", limit: 21, filter: []) == ["7", "21"])
+    }
+}
