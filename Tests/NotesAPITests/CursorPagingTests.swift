@@ -76,6 +76,18 @@ import Testing
         #expect(throws: ListCursor.Malformed.notBase64) { try ListCursor(decoding: "", of: .note) }
     }
 
+    /// Garbage that passes the checksum (a forger's, or a fuzzer's) is refused or read, never a crash.
+    @Test func randomBytesWithARightChecksumAreRefusedOrRead() {
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<3000 {
+            var bytes = (0..<Int.random(in: 0..<40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            if round % 2 == 0 { bytes.insert(ListCursor.version, at: 0) }
+            let sum = ListCursor.checksum(bytes)
+            bytes += [UInt8(sum >> 24), UInt8(sum >> 16 & 0xFF), UInt8(sum >> 8 & 0xFF), UInt8(sum & 0xFF)]
+            _ = try? ListCursor(decoding: Base64URL.encode(bytes), of: .note)
+        }
+    }
+
     @Test func aCursorOfAnotherListIsRefused() {
         #expect(throws: ListCursor.Malformed.otherList) { try ListCursor(decoding: Self.cursor(.author).encoded, of: .note) }
     }

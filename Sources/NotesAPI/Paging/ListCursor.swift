@@ -105,7 +105,7 @@ struct ListCursor: Equatable, Sendable {
         }
     }
 
-    private static func checksum<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt32 {
+    static func checksum<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> UInt32 {
         bytes.reduce(UInt32(0x811c_9dc5)) { ($0 ^ UInt32($1)) &* 0x0100_0193 }
     }
 }
