@@ -2,7 +2,7 @@
 /// spawn-fcgi, `notes-worker` needs none of them.
 struct WorkerOptions {
     enum Command {
-        case serve, migrate, help
+        case serve, migrate, checkStatements, statements, help
     }
 
     var command = Command.serve
@@ -21,6 +21,8 @@ struct WorkerOptions {
     static let usage = """
         usage: notes-worker [serve] [options]   answer FastCGI requests on the listening socket given as fd 0
                notes-worker migrate             apply pending schema migrations and exit
+               notes-worker check-statements    prepare every statement against the database's schema and exit
+               notes-worker statements          print every statement: its name, a tab, its SQL on one line
         options (set by notes-supervisor):
           --scoreboard-fd FD --slot N --generation G   where to report state for /status and the watchdog
           --timeout SECONDS                            statement_timeout a little below it; heartbeat while idle
@@ -45,6 +47,12 @@ struct WorkerOptions {
         case "migrate":
             options.command = .migrate
             remaining = remaining.dropFirst()
+        case "check-statements":
+            options.command = .checkStatements
+            return options
+        case "statements":
+            options.command = .statements
+            return options
         case "help", "-h", "--help":
             options.command = .help
             return options
