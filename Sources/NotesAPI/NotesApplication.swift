@@ -35,7 +35,7 @@ public struct NotesApplication {
         self.logger = logger
     }
 
-    /// Every statement the endpoints run, for the database to prepare when it connects.
+    /// Every statement the endpoints run (`notes-worker check-statements` prepares them all).
     public static var statements: [PreparedStatement] { Stores().statements }
 
     /// The responses to `requests`, in the same order. Their statements go to the database together

@@ -24,7 +24,6 @@ public struct PreparedStatement: Sendable, Hashable {
 /// for when it broke (report `unavailable`, open a new connection before the next request).
 public final class Database: StatementRunner {
     private let settings: ConnectionSettings
-    private let statements: [PreparedStatement]
     private let requiredSchemaVersion: Int?
     /// Set when a statement ran into statement_timeout, until `takeStatementTimeout` reads it.
     private var statementTimedOut = false
@@ -37,29 +36,31 @@ public final class Database: StatementRunner {
     /// Told of every wait on PostgreSQL (the worker's scoreboard slot); nil: nobody is.
     public var waitObserver: (any DatabaseWaitObserver)?
 
-    /// Connects, checks that the schema is at `requiredSchemaVersion` or later (when given), and prepares
-    /// `statements`; throws if any step fails, so a worker never starts half ready.
-    public init(settings: ConnectionSettings, statements: [PreparedStatement], requiredSchemaVersion: Int? = nil) throws(StoreError) {
+    /// Connects and checks that the schema is at `requiredSchemaVersion` or later (when given); throws if either
+    /// fails, so a worker never starts half ready. Statements are prepared on a connection as they first run there.
+    public init(settings: ConnectionSettings, requiredSchemaVersion: Int? = nil) throws(StoreError) {
         self.settings = settings
-        self.statements = statements
         self.requiredSchemaVersion = requiredSchemaVersion
-        self.connection = try Self.open(settings, preparing: statements, requiredSchemaVersion: requiredSchemaVersion)
+        self.connection = try Self.open(settings, requiredSchemaVersion: requiredSchemaVersion)
     }
 
-    private static func open(
-        _ settings: ConnectionSettings, preparing statements: [PreparedStatement], requiredSchemaVersion: Int?
-    ) throws(StoreError) -> PGConnection {
+    private static func open(_ settings: ConnectionSettings, requiredSchemaVersion: Int?) throws(StoreError) -> PGConnection {
         let connection = try PGConnection.connect(settings)
         if let milliseconds = settings.statementTimeoutMilliseconds {
             _ = try execute("SET statement_timeout = \(milliseconds)", label: "set statement_timeout", on: connection)
         }
-        // Before preparing: a statement on a missing table would fail with a less helpful message.
+        // Before any statement runs: one on a missing table would fail with a less helpful message.
         if let requiredSchemaVersion {
             let current = try schemaVersion(on: connection)
             if current < requiredSchemaVersion { throw .schemaBehind(current: current, required: requiredSchemaVersion) }
         }
-        if settings.preparesStatements { try connection.prepare(statements) }
         return connection
+    }
+
+    /// Prepares every one of `statements` on the connection now, in one round trip, and throws the first that
+    /// PostgreSQL refuses: what proves a release's statements against its schema (`notes-worker check-statements`).
+    public func prepare(_ statements: [PreparedStatement]) throws(StoreError) {
+        try connected().prepare(statements)
     }
 
     /// The open connection, or a new one when the last one broke or the server closed it: this is how a worker
@@ -73,7 +74,7 @@ public final class Database: StatementRunner {
             logger.warning("database connection lost (closed by the server): opening a new one")
         }
         connection = nil
-        let reopened = try Self.open(settings, preparing: statements, requiredSchemaVersion: requiredSchemaVersion)
+        let reopened = try Self.open(settings, requiredSchemaVersion: requiredSchemaVersion)
         connection = reopened
         return reopened
     }

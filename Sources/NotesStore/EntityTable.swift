@@ -3,10 +3,14 @@
 public struct Page: Sendable, Equatable {
     public let rows: Rows
     public let total: Int64
+    /// Whether rows follow this page's last one: a skip page knows it from the total, a cursor page from the one
+    /// row it asks for beyond the page.
+    public let hasNext: Bool
 
-    public init(rows: Rows, total: Int64) {
+    public init(rows: Rows, total: Int64, hasNext: Bool = false) {
         self.rows = rows
         self.total = total
+        self.hasNext = hasNext
     }
 }
 
@@ -48,6 +52,9 @@ public final class EntityTable: Sendable {
     let selectCreated: PreparedStatement
     let select: PreparedStatement
     let pages: OrderedStatements
+    /// The pages after a cursor's row (`cursorPageSQL`), without and with a search.
+    let cursorPages: OrderedStatements
+    let searchCursorPages: OrderedStatements?
     let count: PreparedStatement
     /// The pages and count of a search (`$3`; the count's `$1`), when the entity has a search document.
     let searchPages: OrderedStatements?
@@ -77,15 +84,20 @@ public final class EntityTable: Sendable {
         pages = OrderedStatements(entity, name: "\(name)_page", registry: &registry) { order in
             pageSQL(table: table, formattedColumns: columns, total: total, order: order)
         }
+        cursorPages = OrderedStatements(cursorPagesOf: entity, name: "\(name)_page", total: total, registry: &registry)
         count = registry.declare("\(name)_count", total, readsOnly: true)
         if let document = entity.searchDocument {
             searchPages = OrderedStatements(entity, name: "\(name)_page_search", registry: &registry) { order in
                 pageSQL(table: table, formattedColumns: columns, filter: searchSQL(document: document, parameter: 3), order: order)
             }
+            searchCursorPages = OrderedStatements(
+                cursorPagesOf: entity, name: "\(name)_page_search", filter: searchSQL(document: document, parameter: 3), filterParameters: 1,
+                registry: &registry)
             searchCount = registry.declare(
                 "\(name)_count_search", countSQL(table: table, filter: searchSQL(document: document, parameter: 1)), readsOnly: true)
         } else {
             searchPages = nil
+            searchCursorPages = nil
             searchCount = nil
         }
         delete = registry.declare(
@@ -125,6 +137,14 @@ public final class EntityTable: Sendable {
         return pageQuery(searchPages[order, of: entity], [String(skip), String(take), search], skip: skip, count: searchCount, [search])
     }
 
+    /// At most `take` rows in `order` after the row of `key`; only those matching the words of `search` when it is
+    /// given. Costs the same at any depth: the order's index is entered at the key.
+    public func page(after key: PageKey, take: Int64, order: String = "id", search: String? = nil) -> Query<Page> {
+        guard let search else { return cursorPageQuery(cursorPages[order, of: entity], key, take: take, order: order, [], count: count, []) }
+        guard let searchCursorPages, let searchCount else { preconditionFailure("\(entity.table) has no search") }
+        return cursorPageQuery(searchCursorPages[order, of: entity], key, take: take, order: order, [search], count: searchCount, [search])
+    }
+
     /// The number of all rows, or of those matching the words of `search`.
     public func total(search: String? = nil) -> Query<Int64> {
         guard let search else { return Query.statement(count, []) { $0.int64(row: 0, column: 0) } }
@@ -162,8 +182,27 @@ func pageQuery(
     _ statement: PreparedStatement, _ parameters: [String?], skip: Int64, count: PreparedStatement, _ countParameters: [String?]
 ) -> Query<Page> {
     Query.statement(statement, parameters) { $0 }.flatMap { rows in
-        if rows.rowCount > 0 { return Query(value: Page(rows: rows, total: rows.int64(row: 0, column: rows.columnCount - 1))) }
+        if rows.rowCount > 0 {
+            let total = rows.int64(row: 0, column: rows.columnCount - 1)
+            return Query(value: Page(rows: rows, total: total, hasNext: skip + Int64(rows.rowCount) < total))
+        }
         if skip == 0 { return Query(value: Page(rows: rows, total: 0)) }
         return Query.statement(count, countParameters) { Page(rows: .none, total: $0.int64(row: 0, column: 0)) }
+    }
+}
+
+/// A page statement built by `cursorPageSQL`, asked for `take` + 1 rows: the one beyond the page, which is not
+/// kept, tells that a next page exists (its position is unknown, so the total cannot). With no row, `count` runs.
+func cursorPageQuery(
+    _ statement: PreparedStatement, _ key: PageKey, take: Int64, order: String, _ filterParameters: [String?],
+    count: PreparedStatement, _ countParameters: [String?]
+) -> Query<Page> {
+    Query.statement(statement, key.parameters(order: order, limit: take + 1, filter: filterParameters)) { $0 }.flatMap { rows in
+        guard rows.rowCount > 0 else {
+            return Query.statement(count, countParameters) { Page(rows: .none, total: $0.int64(row: 0, column: 0)) }
+        }
+        let total = rows.int64(row: 0, column: rows.columnCount - 1)
+        guard rows.rowCount > take else { return Query(value: Page(rows: rows, total: total)) }
+        return Query(value: Page(rows: rows.prefix(rows: Int(take)), total: total, hasNext: true))
     }
 }

@@ -25,9 +25,11 @@ public final class NoteStore: Sendable {
     // row and cannot use the (completed, id) index (docs/PERFORMANCE.md).
     let filteredPages: OrderedStatements
     let filteredCount: PreparedStatement
+    let filteredCursorPages: OrderedStatements
     // A search with the completed filter (`$3` completed, `$4` the words); without it, `table`'s search.
     let filteredSearchPages: OrderedStatements
     let filteredSearchCount: PreparedStatement
+    let filteredSearchCursorPages: OrderedStatements
     let update: PreparedStatement
     let patch: PreparedStatement
 
@@ -39,12 +41,18 @@ public final class NoteStore: Sendable {
                 total: Self.filteredTotal(completed: "$3"), order: order)
         }
         filteredCount = registry.declare("note_count_completed", Self.filteredTotal(completed: "$1"), readsOnly: true)
+        filteredCursorPages = OrderedStatements(
+            cursorPagesOf: .note, name: "note_page_completed", filter: "completed = $3", filterParameters: 1,
+            total: Self.filteredTotal(completed: "$3"), registry: &registry)
         let search = { (parameter: Int) in searchSQL(document: Entity.note.searchDocument!, parameter: parameter) }
         filteredSearchPages = OrderedStatements(.note, name: "note_page_completed_search", registry: &registry) { order in
             pageSQL(table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3 AND \(search(4))", order: order)
         }
         filteredSearchCount = registry.declare(
             "note_count_completed_search", countSQL(table: "notes", filter: "completed = $1 AND \(search(2))"), readsOnly: true)
+        filteredSearchCursorPages = OrderedStatements(
+            cursorPagesOf: .note, name: "note_page_completed_search", filter: "completed = $3 AND \(search(4))", filterParameters: 2,
+            registry: &registry)
         update = registry.declare("note_update", replaceSQL(Entity.note))
         patch = registry.declare("note_patch", patchSQL(Entity.note))
     }
@@ -59,6 +67,18 @@ public final class NoteStore: Sendable {
         }
         return pageQuery(
             filteredSearchPages[order, of: .note], [String(skip), String(take), flag, search], skip: skip, count: filteredSearchCount,
+            [flag, search])
+    }
+
+    /// At most `take` notes in `order` after the note of `key`, with the same filters as `notes(skip:...)`.
+    public func notes(after key: PageKey, take: Int64, completed: Bool?, search: String? = nil, order: String = "id") -> Query<Page> {
+        guard let completed else { return table.page(after: key, take: take, order: order, search: search) }
+        let flag = FieldValue.boolean(completed).sqlParameter
+        guard let search else {
+            return cursorPageQuery(filteredCursorPages[order, of: .note], key, take: take, order: order, [flag], count: filteredCount, [flag])
+        }
+        return cursorPageQuery(
+            filteredSearchCursorPages[order, of: .note], key, take: take, order: order, [flag, search], count: filteredSearchCount,
             [flag, search])
     }
 

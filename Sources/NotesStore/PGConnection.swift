@@ -12,6 +12,8 @@ final class PGConnection {
     private let handle: OpaquePointer
     /// False behind a transaction-mode pooler, where a prepared statement may not be there next time.
     let preparesStatements: Bool
+    /// What is prepared here: each statement the first time it runs on this connection.
+    private var preparation = LazyPreparation()
 
     private init(handle: OpaquePointer, preparesStatements: Bool) {
         self.handle = handle
@@ -76,9 +78,11 @@ final class PGConnection {
         PQexec(handle, sql).map { PGResult($0) }
     }
 
-    /// Prepares every statement in one pipeline: one round trip for all of them rather than one each (a list
-    /// has a statement per order, 97 in all; docs/PERFORMANCE.md). Throws the first failure.
+    /// Prepares every statement not yet prepared here in one pipeline, one round trip for all of them, and throws
+    /// the first failure: `notes-worker check-statements`, which proves every statement against the schema before
+    /// a release (connections otherwise prepare each statement when it first runs, `LazyPreparation`).
     func prepare(_ statements: [PreparedStatement]) throws(StoreError) {
+        let statements = statements.filter { !preparation.isPrepared($0.name) }
         try enterPipeline()
         for statement in statements {
             guard PQsendPrepare(handle, statement.name, statement.sql, 0, nil) == 1 else {
@@ -96,6 +100,28 @@ final class PGConnection {
         guard let end = nextResult(), end.isSync, exitPipeline() else {
             throw .unavailable("database connection out of step: \(lastError)")
         }
+        for statement in statements { _ = preparation.sending(statement.name) }
+    }
+
+    /// Reads the outcome of the Prepare sent just before `statement` (`LazyPreparation`): nil when it succeeded;
+    /// otherwise the statement's own outcome, its result (which the failed Prepare's transaction skipped) read too.
+    private func readPrepare(of statement: PreparedStatement) -> StatementOutcome? {
+        guard let result = nextResult() else { return .lost(.unavailable("database connection lost: \(lastError)")) }
+        guard nextResult() == nil else { return .lost(.unavailable("database connection out of step: \(lastError)")) }
+        if result.succeeded { return nil }
+        preparation.forget(statement.name)
+        let outcome: StatementOutcome
+        if result.wasSkipped {
+            outcome = .skipped
+        } else {
+            let error = failure(of: statement.name, result: result)
+            if case .unavailable = error { return .lost(error) }
+            outcome = .failed(error)
+        }
+        guard nextResult() != nil, nextResult() == nil else {
+            return .lost(.unavailable("database connection out of step: \(lastError)"))
+        }
+        return outcome
     }
 
     /// Why a statement's result failed: a broken connection, or a server that is shutting down or refusing
@@ -143,14 +169,24 @@ extension PGConnection {
         do throws(StoreError) {
             try enterPipeline()
             try send(statement, parameters)
-            // Fails only when nothing was sent; the statement then runs with its result whole, which is still right.
-            _ = PQsetSingleRowMode(handle)
             try sync()
         } catch {
             return .failed(error)
         }
         var end = StreamEnd.finished
-        while let result = nextResult() {
+        var prepareFailed = false
+        if preparation.readingPrepared(), let outcome = readPrepare(of: statement) {
+            prepareFailed = true
+            switch outcome {
+            case .lost(let error), .failed(let error): end = .failed(error)
+            case .skipped, .rows: end = .failed(.unavailable("database connection out of step: preparing \(statement.name) was skipped"))
+            }
+        } else {
+            // Set for the statement being processed (after its Prepare's result, when one went first). Fails only
+            // when it cannot be; the statement then runs with its result whole, which is still right.
+            _ = PQsetSingleRowMode(handle)
+        }
+        while !prepareFailed, let result = nextResult() {
             switch result.status {
             case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK:
                 guard end == .finished, result.rowCount > 0 else { continue }
@@ -198,12 +234,18 @@ func withoutQuotedParts(_ text: String) -> String {
 extension PGConnection: PipelineConnection {
     func enterPipeline() throws(StoreError) {
         guard PQenterPipelineMode(handle) == 1 else { throw .unavailable("database connection lost: \(lastError)") }
+        preparation.beginPipeline()
     }
 
     /// Parameters travel as text, separately from the statement, so no input ever becomes SQL; nil is NULL.
     /// Over a transaction-mode pooler the statement is parsed and planned each time instead of prepared:
-    /// nothing outlives it on the server.
+    /// nothing outlives it on the server. Otherwise its first run on this connection is preceded by its Prepare.
     func send(_ statement: PreparedStatement, _ parameters: [String?]) throws(StoreError) {
+        if preparesStatements, preparation.sending(statement.name) {
+            guard PQsendPrepare(handle, statement.name, statement.sql, 0, nil) == 1 else {
+                throw .unavailable("database connection lost: \(lastError)")
+            }
+        }
         let sent = withCParameters(parameters) { count, values in
             preparesStatements
                 ? PQsendQueryPrepared(handle, statement.name, count, values, nil, nil, 0) == 1
@@ -217,6 +259,7 @@ extension PGConnection: PipelineConnection {
     }
 
     func readOutcome(of statement: PreparedStatement) -> StatementOutcome {
+        if preparation.readingPrepared(), let outcome = readPrepare(of: statement) { return outcome }
         guard let result = nextResult() else {
             return .lost(.unavailable("database connection lost: \(lastError)"))
         }
@@ -226,6 +269,12 @@ extension PGConnection: PipelineConnection {
         }
         if result.succeeded { return .rows(result.rows) }
         if result.wasSkipped { return .skipped }
+        // Not prepared here after all (its Prepare was skipped earlier in this pipeline): it did not run, and is
+        // prepared with its next run.
+        if result.sqlState == .invalidStatementName {
+            preparation.forget(statement.name)
+            return .skipped
+        }
         let error = failure(of: statement.name, result: result)
         if case .unavailable = error { return .lost(error) }
         return .failed(error)

@@ -22,6 +22,54 @@ func pageSQL(
         """
 }
 
+/// A page of `table` in `order` that starts after a row given by its key (a cursor): the order column's value
+/// `$1`, as `type` casts it (for order by id, `$1` is the id), and, for any other order, the id `$idParameter`,
+/// the parameter after the filter's; at most `$2` rows, with `total` as the last column, as `pageSQL`'s.
+///
+/// The key is compared as a row, (column, id), in the direction of the order, which is the condition the order's
+/// own index starts its scan at: no row before the page is read or counted, whatever the depth (EXPLAIN:
+/// Index Cond on the row; docs/DATABASE.md). A row that was deleted since keeps its place in the order by its
+/// values, so the page after it is still the right one.
+func cursorPageSQL(
+    table: String, formattedColumns: String, filter: String = "true", total: String? = nil, order: String, type: Column,
+    idParameter: Int
+) -> String {
+    let key = ListOrder(order)
+    let after = key.column == "id" ? type.parameter(1) : "(\(type.parameter(1)), \(Column.id.parameter(idParameter)))"
+    return """
+        SELECT \(formattedColumns), (\(total ?? countSQL(table: table, filter: filter)))
+        FROM \(table)
+        WHERE \(filter) AND \(key.row) \(key.descending ? "<" : ">") \(after)
+        ORDER BY \(key.orderBy) LIMIT $2
+        """
+}
+
+/// Where a cursor page starts: after the row with `value` in the order's column (for order by id, the id as
+/// text) and `id`. Values, not a reference to the row: the row may be gone by the time the next page is asked for.
+public struct PageKey: Sendable, Equatable {
+    public let value: String
+    public let id: Int64
+
+    public init(value: String, id: Int64) {
+        self.value = value
+        self.id = id
+    }
+
+    /// The key of row `row` of `rows` (an entity's columns, in order) in `order`.
+    public init(row: Int, of rows: Rows, as entity: Entity, order: String) {
+        let column = ListOrder(order).column
+        let idColumn = entity.columns.firstIndex(of: .id)!
+        let keyColumn = entity.columns.firstIndex { $0.name == column }!
+        self.init(value: rows.string(row: row, column: keyColumn), id: rows.int64(row: row, column: idColumn))
+    }
+
+    /// The statement's parameters: `$1` the key, `$2` the rows asked for, the filter's, and the id after them
+    /// (`cursorPageSQL`).
+    func parameters(order: String, limit: Int64, filter: [String?]) -> [String?] {
+        [value, String(limit)] + filter + (ListOrder(order).column == "id" ? [] : [String(id)])
+    }
+}
+
 /// A value of `order` (`created_at`, `-created_at`) as the pieces of a page statement.
 struct ListOrder {
     let column: String
@@ -58,6 +106,19 @@ struct OrderedStatements: Sendable {
     init(_ entity: Entity, name: String, registry: inout StatementRegistry, sql: (String) -> String) {
         statements = entity.orders.map { order in
             registry.declare(name + ListOrder(order).nameSuffix, sql(order), readsOnly: true)
+        }
+    }
+
+    /// The cursor pages of one filter (`cursorPageSQL`), whose parameters `filterParameters` are `$3` on; the
+    /// statements are named `name` + `_after` and the order's suffix (`note_page_completed_after_by_text_desc`).
+    init(
+        cursorPagesOf entity: Entity, name: String, filter: String = "true", filterParameters: Int = 0, total: String? = nil,
+        registry: inout StatementRegistry
+    ) {
+        self.init(entity, name: name + "_after", registry: &registry) { order in
+            cursorPageSQL(
+                table: entity.table, formattedColumns: entity.selectList, filter: filter, total: total, order: order,
+                type: entity.column(ListOrder(order).column)!, idParameter: 3 + filterParameters)
         }
     }
 

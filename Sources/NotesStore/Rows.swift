@@ -1,7 +1,7 @@
 /// The rows a statement returned, copied out of libpq's result: each value as the text PostgreSQL sent,
 /// by row and column. A plain value, so the code that reads it runs without libpq (the unit tests' fakes).
 public struct Rows: Sendable, Equatable {
-    public let rowCount: Int
+    public private(set) var rowCount: Int
     public let columnCount: Int
     /// Every value's bytes back to back, row by row.
     private var bytes: [UInt8]
@@ -44,6 +44,16 @@ public struct Rows: Sendable, Equatable {
                 ends.append(Int32(bytes.count) | (present ? 0 : Self.nullMark))
             }
         }
+    }
+
+    /// The first `count` rows (all of them when there are no more).
+    public func prefix(rows count: Int) -> Rows {
+        guard count < rowCount else { return self }
+        var first = self
+        first.rowCount = count
+        first.ends.removeLast(ends.count - count * columnCount)
+        first.bytes.removeLast(bytes.count - (first.ends.last.map { Int($0 & Int32.max) } ?? 0))
+        return first
     }
 
     /// The bytes of all values together.

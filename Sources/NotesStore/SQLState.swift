@@ -8,6 +8,8 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
 
     /// Class 23: a row that references one that does not exist, or is still referenced.
     public static let foreignKeyViolation = SQLState(rawValue: "23503")
+    /// Class 26: no prepared statement of that name on this connection (`LazyPreparation`).
+    public static let invalidStatementName = SQLState(rawValue: "26000")
     /// Class 57: cancelled, here by `statement_timeout`.
     public static let queryCanceled = SQLState(rawValue: "57014")
     /// Class 57: the server is shutting down (smart or fast shutdown, or the backend was terminated).

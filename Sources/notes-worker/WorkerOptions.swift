@@ -2,7 +2,7 @@
 /// spawn-fcgi, `notes-worker` needs none of them.
 struct WorkerOptions {
     enum Command {
-        case serve, migrate, help, version
+        case serve, migrate, checkStatements, statements, help, version
     }
 
     var command = Command.serve
@@ -21,6 +21,8 @@ struct WorkerOptions {
     static let usage = """
         usage: notes-worker [serve] [options]   answer FastCGI requests on the listening socket given as fd 0
                notes-worker migrate             apply pending schema migrations and exit
+               notes-worker check-statements    prepare every statement against the database's schema and exit
+               notes-worker statements          print every statement: its name, a tab, its SQL on one line
                notes-worker --version           print the release number and exit
         options (set by notes-supervisor):
           --scoreboard-fd FD --slot N --generation G   where to report state for /status and the watchdog
@@ -46,6 +48,12 @@ struct WorkerOptions {
         case "migrate":
             options.command = .migrate
             remaining = remaining.dropFirst()
+        case "check-statements":
+            options.command = .checkStatements
+            return options
+        case "statements":
+            options.command = .statements
+            return options
         case "help", "-h", "--help":
             options.command = .help
             return options

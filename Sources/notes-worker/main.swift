@@ -35,8 +35,7 @@ func serve(_ options: WorkerOptions) -> Int32 {
         let slot = options.slot.flatMap { index in scoreboard?.writer(slot: index) }
         let settings = try ConnectionSettings.fromEnvironment(
             applicationName: "notes-worker-\(getpid())", statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
-        let database = try Database(
-            settings: settings, statements: NotesApplication.statements, requiredSchemaVersion: Migration.latestVersion)
+        let database = try Database(settings: settings, requiredSchemaVersion: Migration.latestVersion)
         database.waitObserver = slot.map(SlotDatabaseWaits.init)
         // Read once, before the worker shows ready: the supervisor grows the pool no further than this allows.
         scoreboard?.publishMetricLabels(routes: RequestLabels.routes, statuses: RequestLabels.statuses)
@@ -105,7 +104,7 @@ func migrate() -> Int32 {
         // Behind a transaction-mode pooler, migrations (one session, an advisory lock) go straight to PostgreSQL.
         let settings = try ConnectionSettings.fromEnvironment(
             applicationName: "notes-migrate-\(getpid())", urlVariables: ["MIGRATION_DATABASE_URL", "DATABASE_URL"])
-        let database = try Database(settings: settings, statements: [])
+        let database = try Database(settings: settings)
         let run = try Migrator(database: database).migrate()
         for adopted in run.adopted {
             logger.info("adopted \(adopted)")
@@ -122,11 +121,40 @@ func migrate() -> Int32 {
     }
 }
 
+/// Prepares every statement the service can run against the database's schema, each one checked by PostgreSQL
+/// (workers prepare a statement only when it first runs): exit 0 when all are accepted.
+func checkStatements() -> Int32 {
+    do {
+        // Straight to PostgreSQL, as migrations go: a transaction-mode pooler would not keep what is prepared.
+        let settings = try ConnectionSettings.fromEnvironment(
+            applicationName: "notes-check-\(getpid())", urlVariables: ["MIGRATION_DATABASE_URL", "DATABASE_URL"])
+        let database = try Database(settings: settings, requiredSchemaVersion: Migration.latestVersion)
+        let statements = NotesApplication.statements
+        try database.prepare(statements)
+        logger.info("all \(statements.count) statements prepared")
+        return 0
+    } catch {
+        logger.error("\(error)")
+        return 1
+    }
+}
+
+/// Every statement the service can run, one a line: its name, a tab, its SQL on one line (for EXPLAIN by hand, and
+/// the tests that read the plans of the workers' statements).
+func listStatements() -> Int32 {
+    for statement in NotesApplication.statements {
+        print("\(statement.name)\t\(statement.sql.split(whereSeparator: \.isNewline).joined(separator: " "))")
+    }
+    return 0
+}
+
 do {
     let options = try WorkerOptions.parse(Array(CommandLine.arguments.dropFirst()))
     switch options.command {
     case .serve: exit(serve(options))
     case .migrate: exit(migrate())
+    case .checkStatements: exit(checkStatements())
+    case .statements: exit(listStatements())
     case .help:
         print(WorkerOptions.usage)
         exit(0)

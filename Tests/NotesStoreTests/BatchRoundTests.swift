@@ -98,6 +98,15 @@ import Testing
         #expect(round.connectionUsable)
     }
 
+    /// What a connection reports for a statement the server did not know (its Prepare was skipped earlier in
+    /// the pipeline, `LazyPreparation`): a write too runs in the next round, since it did not run at all.
+    @Test func aSkippedWriteRunsInTheNextRound() {
+        let connection = FakePipeline(outcomes: [.skipped, .rows(two)])
+        let round = BatchRound(pending(Self.write1, Self.write2), on: connection)
+        #expect(round.fates == [.notRun, .finished(.success(two))])
+        #expect(round.connectionUsable)
+    }
+
     @Test func aSkippedReadWhoseSyncIsLostRunsAgainAsARetry() {
         let failure = StoreError.statementFailed(statement: "r1", sqlState: nil, message: "x")
         let connection = FakePipeline(outcomes: [.failed(failure), .skipped], transactionEnds: [.lost(lost)])

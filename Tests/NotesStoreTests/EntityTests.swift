@@ -21,7 +21,13 @@ import Testing
                      "article_all_search_by_author_id_desc", "article_count_search"] {
             #expect(names.contains(name), "\(name) is not prepared")
         }
-        #expect(names.count == 18 + 32 + 20 + 24 + 3)
+        // And every list with `take` once per order after a cursor's row: notes 4 × 8, authors 10, articles 2 × 6.
+        for name in ["note_page_after", "note_page_completed_after_by_created_at_desc", "note_page_search_after_by_text",
+                     "note_page_completed_search_after_by_updated_at", "author_page_after_by_first_name_desc",
+                     "article_page_after_by_title", "article_page_search_after_by_author_id_desc"] {
+            #expect(names.contains(name), "\(name) is not prepared")
+        }
+        #expect(names.count == 18 + 32 + 20 + 24 + 3 + 32 + 10 + 12)
         let authorDelete = Stores().statements.first { $0.name == "author_delete" }
         #expect(authorDelete?.sql.contains("DELETE FROM articles WHERE author_id = $1") == true, "an author's articles go with the author")
     }
@@ -178,5 +184,27 @@ import Testing
         #expect(StoreError.createdRowGone(statement: "note_select_created").description.contains("deleted"))
         #expect(StoreError.outOfMemory("opening a database connection").description == "out of memory: opening a database connection")
         #expect(StoreError.statementFailed(statement: "s", sqlState: nil, message: "m").description == "statement s failed (SQLSTATE none): m")
+    }
+}
+
+/// What a cursor page keeps of the `take` + 1 rows it asked for.
+@Suite struct RowsPrefixTests {
+    @Test func theFirstRowsKeepTheirValuesAndNulls() {
+        let rows = Rows(columnCount: 2, values: [["1", "a"], ["2", nil], ["3", "ccc"]])
+        let first = rows.prefix(rows: 2)
+        #expect(first == Rows(columnCount: 2, values: [["1", "a"], ["2", nil]]))
+        #expect(first.byteCount == 3)
+        #expect(rows.prefix(rows: 3) == rows)
+        #expect(rows.prefix(rows: 5) == rows)
+        #expect(rows.prefix(rows: 0) == Rows(columnCount: 2, values: []))
+    }
+
+    @Test func aPageKeyIsTheOrdersColumnAndTheId() {
+        let rows = Rows(columnCount: 6, values: [["7", "milk", "f", "2026-01-01T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z", "1"]])
+        #expect(PageKey(row: 0, of: rows, as: .note, order: "-updated_at") == PageKey(value: "2026-01-02T00:00:00.000000Z", id: 7))
+        #expect(PageKey(row: 0, of: rows, as: .note, order: "text") == PageKey(value: "milk", id: 7))
+        #expect(PageKey(row: 0, of: rows, as: .note, order: "-id") == PageKey(value: "7", id: 7))
+        #expect(PageKey(value: "milk", id: 7).parameters(order: "text", limit: 21, filter: ["t"]) == ["milk", "21", "t", "7"])
+        #expect(PageKey(value: "7", id: 7).parameters(order: "id", limit: 21, filter: []) == ["7", "21"])
     }
 }

@@ -83,6 +83,22 @@ def migrate_with(bin_dir, env):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
 
 
+def test_check_statements_prepares_every_statement_against_the_schema(bin_dir, migrated_db, fresh_db):
+    """Workers prepare a statement on their connection when it first runs (issue 17), so a statement PostgreSQL
+    refuses would show only when a request needs it: `notes-worker check-statements` prepares every one of them
+    against the schema, which is what proves them before a release; behind the schema it refuses to start."""
+    checked = subprocess.run([str(bin_dir / "notes-worker"), "check-statements"], env=child_env(DATABASE_URL=migrated_db.url),
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    output = checked.stdout + checked.stderr
+    assert checked.returncode == 0, output
+    prepared = re.search(r"all (\d+) statements prepared", output)
+    assert prepared and int(prepared[1]) > 90, output
+    behind = subprocess.run([str(bin_dir / "notes-worker"), "check-statements"], env=child_env(DATABASE_URL=fresh_db.url),
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert behind.returncode == 1, behind.stdout + behind.stderr
+    assert "schema" in behind.stdout + behind.stderr
+
+
 # ---------------------------------------------------------------------------------------------- 503 and recovery
 
 

@@ -220,7 +220,10 @@ def test_units_agree_with_each_other_and_with_nginx(shipped):
     assert values(service, "Service", "ExecReload")[-1] == "/bin/kill -HUP $MAINPID"
     assert value(service, "Service", "KillMode") == "mixed"
     assert value(service, "Service", "KillSignal") == "SIGTERM"
-    assert values(service, "Service", "ExecStartPre") == [INSTALLED_BIN_DIR + "notes-worker migrate"]
+    assert values(service, "Service", "ExecStartPre") == [INSTALLED_BIN_DIR + "notes-worker migrate",
+                                                          INSTALLED_BIN_DIR + "notes-worker check-statements"]
+    assert values(service, "Service", "ExecReload")[:2] == [INSTALLED_BIN_DIR + "notes-worker migrate",
+                                                            INSTALLED_BIN_DIR + "notes-worker check-statements"]
 
     exec_start = value(service, "Service", "ExecStart").split()
     assert exec_start[0] == INSTALLED_BIN_DIR + "notes-supervisor", exec_start

@@ -26,6 +26,8 @@ final class Parameter: Sendable {
         case literal(allowed: [String], defaultValue: String)
         /// Any text, as FastAPI's `str | None = None`; absent when left out, empty or only whitespace.
         case optionalText
+        /// A page's `cursor` of this list (`ListCursor`), as its text; absent when left out or empty.
+        case cursor(CursorList)
     }
 
     let name: String
@@ -48,6 +50,13 @@ final class Parameter: Sendable {
     static func pathID(_ name: String, _ description: String) -> Parameter {
         Parameter(name: name, location: .path, rule: .id, description: description)
     }
+}
+
+/// The list a `cursor` parameter belongs to: its entity, the same object for every endpoint of it.
+struct CursorList: Sendable, Equatable {
+    let entity: Entity
+
+    static func == (lhs: CursorList, rhs: CursorList) -> Bool { lhs.entity === rhs.entity }
 }
 
 /// What an endpoint's body holds: the writable columns of an entity, all required (create, replace) or each
@@ -144,7 +153,8 @@ final class CollectionRequest: Sendable {
 enum Reply {
     /// The first row, as the declared entity; the declared 404 when there is none.
     case row(Rows)
-    case page(Page)
+    /// With the cursor of the page after it, when rows follow (`Paging.reply`).
+    case page(Page, next: NextPage?)
     /// Every row from `skip` on, streamed.
     case collection(CollectionRequest)
     case message(String)
@@ -226,7 +236,8 @@ struct Endpoint: Sendable {
     ) -> Endpoint {
         Endpoint(
             "GET", path, operationID: operationID, tag: tag, summary: summary, description: description,
-            parameters: [Paging.skip, Paging.optionalTake] + (search.map { [$0] } ?? []) + [order], success: .page(entity, answer),
+            parameters: [Paging.skip, Paging.optionalTake] + (search.map { [$0] } ?? []) + [order, Paging.cursor(entity)],
+            success: .page(entity, answer),
             precondition: .ifNoneMatch
         ) { services, inputs in
             let all = collection(services), skip = inputs.integer(Paging.skip)
@@ -234,7 +245,9 @@ struct Endpoint: Sendable {
             guard let take = inputs.optionalInteger(Paging.optionalTake) else {
                 return Query(value: .collection(CollectionRequest(all, skip: skip, order: order, search: words)))
             }
-            return all.table.page(skip: skip, take: take, order: order, search: words).map(Reply.page)
+            let page = inputs.cursor.map { all.table.page(after: $0.key, take: take, order: order, search: words) }
+                ?? all.table.page(skip: skip, take: take, order: order, search: words)
+            return page.map { Paging.reply($0, of: entity, take: take, order: order, search: words) }
         }
     }
 
@@ -288,11 +301,25 @@ struct Endpoint: Sendable {
             issues = reader.issues
             namesNoRow = namesNoRow || reader.namesNoRow
         }
+        // A cursor is read against the others: the list parameters it carries become the request's.
+        var cursor: ListCursor?
+        if issues.isEmpty, let index = parameters.firstIndex(where: { if case .cursor = $0.rule { true } else { false } }),
+            case .cursor(let list) = parameters[index].rule, case .text(let raw) = values[index]
+        {
+            do {
+                cursor = try Paging.adopt(raw, of: list.entity, parameters: parameters, values: &values) { name in
+                    query?.contains { $0.name == name } ?? false
+                }
+            } catch {
+                issues.append(error)
+            }
+        }
         if !issues.isEmpty { throw .validation(issues) }
         if namesNoRow { throw notFound }
         var versions: [Int64]?
         if precondition == .ifMatch, let header = request.ifMatch { versions = EntityTags.versions(ifMatch: header) }
-        return Inputs(parameters: parameters, values: values, body: bodyValues, requestID: request.requestID, versions: versions)
+        return Inputs(
+            parameters: parameters, values: values, body: bodyValues, requestID: request.requestID, versions: versions, cursor: cursor)
     }
 
     /// The response a handler's reply stands for, by this declaration. A streamed collection runs its statement
@@ -308,13 +335,15 @@ struct Endpoint: Sendable {
             writer.row(0, of: rows, as: entity)
             // One array of headers, not `.json`'s two joined: one allocation fewer on every GET by id.
             return .success(HTTPResponse(status: status, headers: [("Content-Type", "application/json"), ("ETag", tag)], body: writer.bytes))
-        case (.page(let page), .page(let entity, _)):
+        case (.page(let page, let next), .page(let entity, _)):
             let tag = EntityTags.page(page, of: entity)
             if let response = notModified(tag, ifNoneMatch) { return .success(response) }
             var writer = JSONWriter(capacity: 32 * page.rows.columnCount * page.rows.rowCount + page.rows.byteCount + 2)
             let columns = entity.columns
             writer.array(0..<page.rows.rowCount) { writer, row in writer.row(row, of: page.rows, columns: columns) }
-            return .success(.json(.ok, writer.bytes, headers: [("X-Total-Count", String(page.total)), ("ETag", tag)]))
+            var headers = [("X-Total-Count", String(page.total)), ("ETag", tag)]
+            if let next { headers.append(("Link", next.link(path: path))) }
+            return .success(.json(.ok, writer.bytes, headers: headers))
         case (.collection(let request), .page(let entity, _)):
             return .success(.produced(by: CollectionResponse.producer(request, as: entity, context: context())))
         case (.message(let message), .message):
@@ -349,6 +378,9 @@ struct Inputs {
     /// The versions `If-Match` allows the write on (`EntityTags.versions`); nil without the header, with `*`, or
     /// when the endpoint does not declare it.
     let versions: [Int64]?
+    /// The page's `cursor`, when the endpoint declares one and the request gives it; the list parameters it
+    /// carries are already among `values`.
+    let cursor: ListCursor?
 
     private func value(_ parameter: Parameter) -> FieldValue {
         guard let index = parameters.firstIndex(where: { $0.name == parameter.name && $0.location == parameter.location }) else {

@@ -6,7 +6,7 @@ import NotesStore
 /// A row's tag is its version (migration 0006), which every statement that changes its representation counts
 /// up in the same UPDATE: `"7"`. It comes with the row, so a GET by id costs no extra statement and no hashing
 /// of the body. A page's tag is a hash of what decides its representation: each row's id and version in order,
-/// and the total (`X-Total-Count`).
+/// the total (`X-Total-Count`), and whether a next page follows (`Link`).
 enum EntityTags {
     /// The header value of row `row`'s tag: its version, quoted.
     static func row(_ row: Int, of rows: Rows, as entity: Entity) -> String {
@@ -33,6 +33,8 @@ enum EntityTags {
             add(page.rows.bytes(row: row, column: entity.versionColumn), then: UInt8(ascii: ";"))
         }
         add(String(page.total).utf8, then: UInt8(ascii: "#"))
+        // Whether a next page follows (its `Link`): on a cursor page it rests on a row beyond the page.
+        if page.hasNext { add(EmptyCollection(), then: UInt8(ascii: ">")) }
         let hex = String(hash, radix: 16)
         return "\"" + String(repeating: "0", count: 16 - hex.count) + hex + "\""
     }

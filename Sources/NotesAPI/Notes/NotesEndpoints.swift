@@ -13,6 +13,7 @@ enum NotesEndpoints {
             """)
     static let search = Paging.search(over: "text", component: "NoteSearch")
     static let order = Paging.order(.note, component: "NoteOrder")
+    static let cursor = Paging.cursor(.note)
     static let notFound = ErrorCase.named("NoteNotFound", .notFound("Note not found"), "No note has this id")
 
     static func input(_ description: String) -> RequestBody {
@@ -26,15 +27,16 @@ enum NotesEndpoints {
         description: """
             Notes in `order` (by ascending id when absent), `take` at most, after skipping `skip`; optionally only the \
             completed (or only the open) ones, and only those whose text matches the search `q`. `X-Total-Count` \
-            gives the number of all matching notes, regardless of `skip` and `take`.
+            gives the number of all matching notes, regardless of `skip` and `take`. `Link: <…>; rel="next"` gives the             next page, by `cursor`, when there is one.
             """,
-        parameters: [Paging.skip, Paging.take, completed, search, order], success: .page(.note, "The page of notes"),
+        parameters: [Paging.skip, Paging.take, completed, search, order, cursor], success: .page(.note, "The page of notes"),
         precondition: .ifNoneMatch
     ) { services, inputs in
-        services.notes.notes(
-            skip: inputs.integer(Paging.skip), take: inputs.integer(Paging.take), completed: inputs.bool(completed),
-            search: inputs.optionalText(search), order: inputs.text(order)
-        ).map(Reply.page)
+        let take = inputs.integer(Paging.take), flag = inputs.bool(completed), words = inputs.optionalText(search)
+        let order = inputs.text(order)
+        let page = inputs.cursor.map { services.notes.notes(after: $0.key, take: take, completed: flag, search: words, order: order) }
+            ?? services.notes.notes(skip: inputs.integer(Paging.skip), take: take, completed: flag, search: words, order: order)
+        return page.map { Paging.reply($0, of: .note, take: take, order: order, completed: flag, search: words) }
     }
 
     static let create = Endpoint(

@@ -95,7 +95,10 @@ public enum OpenAPIRenderer {
         case .page(let entity, let description):
             responses.append("200", .object([
                 "description": .string(description),
-                "headers": .object(["X-Total-Count": reference("headers", "X-Total-Count"), "ETag": reference("headers", "ETag")]),
+                "headers": .object([
+                    "X-Total-Count": reference("headers", "X-Total-Count"), "ETag": reference("headers", "ETag"),
+                    "Link": reference("headers", "Link"),
+                ]),
                 "content": json(schema: .object(["type": .string("array"), "items": reference("schemas", schemaName(entity))])),
             ]))
         case .message(let description):
@@ -221,6 +224,8 @@ public enum OpenAPIRenderer {
             schema = ["type": .string("string"), "enum": .array(allowed.map { .string($0) }), "default": .string(defaultValue)]
         case .optionalText:
             schema = ["type": .string("string")]
+        case .cursor:
+            schema = ["type": .string("string"), "pattern": .string("^[A-Za-z0-9_-]*$")]
         }
         object.append("schema", .object(schema))
         return object

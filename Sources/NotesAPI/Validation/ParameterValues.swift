@@ -41,6 +41,15 @@ extension Parameter {
             // FastAPI hands an empty `q` to the handler as ""; a search for no words is no search.
             guard let raw, raw.utf8.contains(where: { !Self.isWhitespace($0) }) else { return .success(.absent) }
             return .success(.text(raw))
+        case .cursor(let list):
+            // An empty one is none, as an empty `q` is no search: `?cursor=` is the first page.
+            guard let raw, !raw.isEmpty else { return .success(.absent) }
+            do {
+                _ = try ListCursor(decoding: raw, of: list.entity)
+            } catch {
+                return .failure(Paging.cursorIssue(Paging.message(error), raw))
+            }
+            return .success(.text(raw))
         }
     }
 
