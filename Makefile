@@ -60,7 +60,8 @@ run:
 
 # Every test: unit, integration, the integration tests again under AddressSanitizer (and LeakSanitizer at every
 # process exit), each fuzz target briefly over its corpus and beyond, and the Debian package under a real systemd.
-# About 14 minutes on 2 cores, plus about 3 for the package's build and 2 for its test (5 for the first debootstrap).
+# About 17 minutes on 2 cores: 14, then 1 for the package (the build is done by then) and 2 for its test in
+# Debian 12 (4 the first time on a machine, which debootstraps that root).
 test: deps build unit-test integration-test asan-test fuzz-smoke package-test
 
 unit-test:
