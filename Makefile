@@ -19,7 +19,7 @@ export HTTP_PORT WORKERS STATE_DIR SUPERVISOR_ARGS
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 
-.PHONY: help deps build run test unit-test integration-test fuzz fuzz-smoke asan-test leak-check bench openapi clean
+.PHONY: help deps build package package-test run test unit-test integration-test fuzz fuzz-smoke asan-test leak-check bench openapi clean
 
 help:
 	@echo "make run               install what is missing, build, start PostgreSQL + workers + nginx on"
@@ -27,6 +27,8 @@ help:
 	@echo "                       SUPERVISOR_ARGS=\"--access-log PATH --server-timing ...\" adds supervisor options"
 	@echo "make test              install what is missing, build, run unit and integration tests"
 	@echo "make build             release build (scripts/build: swift build -c release --static-swift-stdlib)"
+	@echo "make package           the Debian package dist/notes_<version>_amd64.deb (scripts/package: debhelper)"
+	@echo "make package-test      the package installed with apt in Debian 12 booted by systemd-nspawn (scripts/package-test)"
 	@echo "make unit-test         swift test"
 	@echo "make integration-test  pytest Tests/integration against the release binaries"
 	@echo "make asan-test         the integration tests against AddressSanitizer builds (scripts/asan-test)"
@@ -46,12 +48,21 @@ deps:
 build:
 	scripts/build
 
+package: deps
+	scripts/package
+
+# Root, and Debian's mirror on the first run (the Debian 12 root is cached in /var/cache/notes-package-test).
+package-test: package
+	scripts/package-test
+
 run:
 	@scripts/run-stack
 
 # Every test: unit, integration, the integration tests again under AddressSanitizer (and LeakSanitizer at every
-# process exit), and each fuzz target briefly over its corpus and beyond. About 14 minutes on 2 cores.
-test: deps build unit-test integration-test asan-test fuzz-smoke
+# process exit), each fuzz target briefly over its corpus and beyond, and the Debian package under a real systemd.
+# About 17 minutes on 2 cores: 14, then 1 for the package (the build is done by then) and 2 for its test in
+# Debian 12 (4 the first time on a machine, which debootstraps that root).
+test: deps build unit-test integration-test asan-test fuzz-smoke package-test
 
 unit-test:
 	$(SWIFT) test --disable-xctest

@@ -37,6 +37,8 @@ let package = Package(
             resources: [.embedInCode("Migrations"), .embedInCode("Adoptions")]
         ),
         .target(name: "JSONOutput"),
+        // The release number both executables report (--version) and the Debian package carries.
+        .target(name: "NotesVersion", resources: [.embedInCode("VERSION")]),
         .target(name: "PoolStatus", dependencies: ["JSONOutput", "Scoreboard", "SystemSupport"]),
         .target(name: "SupervisorStatus", dependencies: ["FastCGIResponder", "HTTPMessages", "JSONOutput", "PoolStatus", "Scoreboard"]),
         .target(
@@ -57,11 +59,11 @@ let package = Package(
 
         // Thin executables that wire the layers together.
         .executableTarget(name: "notes-worker", dependencies: [
-            "FastCGIResponder", "NotesAPI", "NotesStore", "Scoreboard", "ServiceLog", "SystemSupport",
+            "FastCGIResponder", "NotesAPI", "NotesStore", "NotesVersion", "Scoreboard", "ServiceLog", "SystemSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "notes-supervisor", dependencies: [
-            "Supervisor", "SupervisorStatus", "Scoreboard", "ServiceLog", "SystemSupport",
+            "NotesVersion", "Supervisor", "SupervisorStatus", "Scoreboard", "ServiceLog", "SystemSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

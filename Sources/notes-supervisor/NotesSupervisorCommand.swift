@@ -5,6 +5,7 @@ import Darwin
 #endif
 import ArgumentParser
 import Logging
+import NotesVersion
 import ServiceLog
 import Supervisor
 import SupervisorStatus
@@ -28,7 +29,8 @@ struct NotesSupervisorCommand: ParsableCommand {
             With LISTEN_FDS (systemd socket activation) the inherited socket is used instead of --listen, and a \
             NETLINK_SOCK_DIAG socket passed beside it (notes.socket's ListenNetlink=) reads a unix socket's queue.
             With NOTIFY_SOCKET, readiness, reloads, stops and a status line are reported to systemd.
-            """
+            """,
+        version: notesVersion
     )
 
     @Option(help: "unix:/path/to.sock, host:port, or a port alone for 127.0.0.1:port.", transform: { text in

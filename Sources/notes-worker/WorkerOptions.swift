@@ -2,7 +2,7 @@
 /// spawn-fcgi, `notes-worker` needs none of them.
 struct WorkerOptions {
     enum Command {
-        case serve, migrate, checkStatements, statements, help
+        case serve, migrate, checkStatements, statements, help, version
     }
 
     var command = Command.serve
@@ -23,6 +23,7 @@ struct WorkerOptions {
                notes-worker migrate             apply pending schema migrations and exit
                notes-worker check-statements    prepare every statement against the database's schema and exit
                notes-worker statements          print every statement: its name, a tab, its SQL on one line
+               notes-worker --version           print the release number and exit
         options (set by notes-supervisor):
           --scoreboard-fd FD --slot N --generation G   where to report state for /status and the watchdog
           --timeout SECONDS                            statement_timeout a little below it; heartbeat while idle
@@ -55,6 +56,9 @@ struct WorkerOptions {
             return options
         case "help", "-h", "--help":
             options.command = .help
+            return options
+        case "--version":
+            options.command = .version
             return options
         default: break
         }

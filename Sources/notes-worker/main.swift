@@ -7,6 +7,7 @@ import FastCGIResponder
 import Logging
 import NotesAPI
 import NotesStore
+import NotesVersion
 import Scoreboard
 import ServiceLog
 import SystemSupport
@@ -156,6 +157,9 @@ do {
     case .statements: exit(listStatements())
     case .help:
         print(WorkerOptions.usage)
+        exit(0)
+    case .version:
+        print(notesVersion)
         exit(0)
     }
 } catch {

@@ -2,7 +2,7 @@
 
 - `systemd-analyze verify` accepts systemd/notes.service and systemd/notes.socket, without a single
   warning about them. verify insists that every ExecStart binary exists, so it reads a copy of the
-  units in a temporary directory with /usr/local/bin/ replaced by the binaries under test
+  units in a temporary directory with /usr/sbin/ replaced by the binaries under test
   (NOTES_BIN_DIR); nothing is installed anywhere.
 - `systemd-analyze security --offline=true` rates notes.service at or below EXPOSURE_LIMIT, and every
   setting it checks is satisfied except the few listed in ACCEPTED_EXPOSURES, each with its reason.
@@ -32,7 +32,7 @@ from harness.stack import Stack
 SYSTEMD_DIR = REPO_ROOT / "systemd"
 NGINX_SITE = REPO_ROOT / "nginx" / "notes.conf"
 UNITS = ("notes.service", "notes.socket")
-INSTALLED_BIN_DIR = "/usr/local/bin/"
+INSTALLED_BIN_DIR = "/usr/sbin/"
 
 # `systemd-analyze security --offline=true systemd/notes.service` on Debian 12 (systemd 252) measures
 # 1.1; a little headroom for another systemd version's weights, none for a setting dropped by mistake
@@ -47,7 +47,7 @@ ACCEPTED_EXPOSURES = {
     "RestrictAddressFamilies=~AF_(INET|INET6)": "PostgreSQL over TCP, --listen host:port",
     "PrivateNetwork=": "PostgreSQL may be on another host",
     "IPAddressDeny=": "the database's address is site-specific: a drop-in (docs/OPERATIONS.md)",
-    "RootDirectory=/RootImage=": "the binaries, libpq and the Swift runtime come from the host",
+    "RootDirectory=/RootImage=": "the binaries and libpq come from the host",
     "RemoveIPC=": "the unit's group is www-data, whose IPC objects belong to other services",
     "DeviceAllow=": "ProtectClock= itself adds char-rtc r (and PrivateDevices= leaves no rtc node)",
 }
