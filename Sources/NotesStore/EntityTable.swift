@@ -88,11 +88,13 @@ public final class EntityTable: Sendable {
         count = registry.declare("\(name)_count", total, readsOnly: true)
         if let document = entity.searchDocument {
             searchPages = OrderedStatements(entity, name: "\(name)_page_search", registry: &registry) { order in
-                pageSQL(table: table, formattedColumns: columns, filter: searchSQL(document: document, parameter: 3), order: order)
+                pageSQL(
+                    table: table, formattedColumns: columns, filter: searchSQL(document: document, parameter: 3), order: order,
+                    searched: true)
             }
             searchCursorPages = OrderedStatements(
                 cursorPagesOf: entity, name: "\(name)_page_search", filter: searchSQL(document: document, parameter: 3), filterParameters: 1,
-                registry: &registry)
+                searched: true, registry: &registry)
             searchCount = registry.declare(
                 "\(name)_count_search", countSQL(table: table, filter: searchSQL(document: document, parameter: 1)), readsOnly: true)
         } else {

@@ -46,13 +46,15 @@ public final class NoteStore: Sendable {
             total: Self.filteredTotal(completed: "$3"), registry: &registry)
         let search = { (parameter: Int) in searchSQL(document: Entity.note.searchDocument!, parameter: parameter) }
         filteredSearchPages = OrderedStatements(.note, name: "note_page_completed_search", registry: &registry) { order in
-            pageSQL(table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3 AND \(search(4))", order: order)
+            pageSQL(
+                table: "notes", formattedColumns: Entity.note.selectList, filter: "completed = $3 AND \(search(4))", order: order,
+                searched: true)
         }
         filteredSearchCount = registry.declare(
             "note_count_completed_search", countSQL(table: "notes", filter: "completed = $1 AND \(search(2))"), readsOnly: true)
         filteredSearchCursorPages = OrderedStatements(
             cursorPagesOf: .note, name: "note_page_completed_search", filter: "completed = $3 AND \(search(4))", filterParameters: 2,
-            registry: &registry)
+            searched: true, registry: &registry)
         update = registry.declare("note_update", replaceSQL(Entity.note))
         patch = registry.declare("note_patch", patchSQL(Entity.note))
     }

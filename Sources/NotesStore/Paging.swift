@@ -8,11 +8,16 @@
 /// subquery is NULL and the page empty. An order other than id is the key (column, id), compared as a row, so
 /// rows that tie on the column keep their id order and paging stays stable.
 ///
-/// Without `limited`, every row from the skipped ones on (and no `$2`): a whole collection.
+/// Without `limited`, every row from the skipped ones on (and no `$2`): a whole collection. With `searched` (a
+/// filter that holds a search), the statement pages and counts the search's matches (`matchesSQL`).
 func pageSQL(
     table: String, formattedColumns: String, filter: String = "true", total: String? = nil, limited: Bool = true,
-    order: String = "id"
+    order: String = "id", searched: Bool = false
 ) -> String {
+    if searched {
+        return matchesSQL(table: table, filter: filter) + pageSQL(
+            table: "matches", formattedColumns: formattedColumns, total: "SELECT count(*) FROM matches", limited: limited, order: order)
+    }
     let key = ListOrder(order)
     return """
         SELECT \(formattedColumns), (\(total ?? countSQL(table: table, filter: filter)))
@@ -32,8 +37,13 @@ func pageSQL(
 /// values, so the page after it is still the right one.
 func cursorPageSQL(
     table: String, formattedColumns: String, filter: String = "true", total: String? = nil, order: String, type: Column,
-    idParameter: Int
+    idParameter: Int, searched: Bool = false
 ) -> String {
+    if searched {
+        return matchesSQL(table: table, filter: filter) + cursorPageSQL(
+            table: "matches", formattedColumns: formattedColumns, total: "SELECT count(*) FROM matches", order: order,
+            type: type, idParameter: idParameter)
+    }
     let key = ListOrder(order)
     let after = key.column == "id" ? type.parameter(1) : "(\(type.parameter(1)), \(Column.id.parameter(idParameter)))"
     return """
@@ -42,6 +52,18 @@ func cursorPageSQL(
         WHERE \(filter) AND \(key.row) \(key.descending ? "<" : ">") \(after)
         ORDER BY \(key.orderBy) LIMIT $2
         """
+}
+
+/// The rows of `table` that match `filter` (a search), read once and kept as `matches` for the statement that
+/// follows, which pages and counts them.
+///
+/// A search's rows are found through its index (a bitmap scan of the GIN index, the words rechecked on each
+/// match), however many rows the table has. As one statement with the order's walk, the generic plan walked the
+/// order's index instead and tested the search on every row it passed until it had a page: a tag that 100 of a
+/// million notes have cost 39 ms of CPU a page, a word of 0.1% of them 167 ms (docs/PERFORMANCE.md, the scale table).
+/// MATERIALIZED keeps PostgreSQL from folding the set back into that walk.
+func matchesSQL(table: String, filter: String) -> String {
+    "WITH matches AS MATERIALIZED (SELECT * FROM \(table) WHERE \(filter))\n"
 }
 
 /// Where a cursor page starts: after the row with `value` in the order's column (for order by id, the id as
@@ -113,12 +135,12 @@ struct OrderedStatements: Sendable {
     /// statements are named `name` + `_after` and the order's suffix (`note_page_completed_after_by_text_desc`).
     init(
         cursorPagesOf entity: Entity, name: String, filter: String = "true", filterParameters: Int = 0, total: String? = nil,
-        registry: inout StatementRegistry
+        searched: Bool = false, registry: inout StatementRegistry
     ) {
         self.init(entity, name: name + "_after", registry: &registry) { order in
             cursorPageSQL(
                 table: entity.table, formattedColumns: entity.selectList, filter: filter, total: total, order: order,
-                type: entity.column(ListOrder(order).column)!, idParameter: 3 + filterParameters)
+                type: entity.column(ListOrder(order).column)!, idParameter: 3 + filterParameters, searched: searched)
         }
     }
 

@@ -18,7 +18,7 @@ public final class WholeCollection: Sendable {
             OrderedStatements(entity, name: "\(entity.singular)_all_search", registry: &registry) { order in
                 pageSQL(
                     table: entity.table, formattedColumns: entity.selectList, filter: searchSQL(document: document, parameter: 2),
-                    limited: false, order: order)
+                    limited: false, order: order, searched: true)
             }
         }
     }
