@@ -246,11 +246,10 @@ def test_units_agree_with_each_other_and_with_nginx(shipped):
     assert value(socket, "Socket", "ListenNetlink") == "inet-diag 0"
     assert "AF_NETLINK" not in value(service, "Service", "RestrictAddressFamilies")
     nginx_servers = re.findall(r"^\s*server\s+unix:(\S+?)[\s;]", NGINX_SITE.read_text(), re.M)
-    # (twice: the second is the backup nginx resends to), and the supervisor's status socket beside it (its
-    # --status-listen default), nginx's notes_status.
+    # ... and the supervisor's status socket beside it (its --status-listen default), nginx's notes_status.
     status_path = path[:-len(".sock")] + "-status.sock"
     assert "--status-listen" not in exec_start, exec_start
-    assert nginx_servers == [path, path, status_path], nginx_servers
+    assert nginx_servers == [path, status_path], nginx_servers
 
     # The socket sits in the service's RuntimeDirectory, which must survive a stop (or the socket
     # unit's socket would be unlinked), and both modes give it the same owner, group and mode.

@@ -5,7 +5,8 @@ import re
 import signal
 import time
 
-from harness.assertions import assert_json, assert_load_clean, assert_note, assert_status
+from harness.assertions import (NGINX_UNAVAILABLE, assert_json, assert_load_clean, assert_nginx_unavailable,
+                                assert_note, assert_status)
 from harness.postgres import WORKER_APP_PREFIX, migrate
 from harness.processes import process_alive, wait_until
 from harness.stack import hold_request_on_lock
@@ -69,10 +70,14 @@ def test_hung_worker_is_killed_past_timeout(launcher):
     os.kill(busy, signal.SIGSTOP)
 
     resp = put.result(30)
-    # nginx resends the PUT when its worker dies (nginx/notes.conf), on a kept connection or a new one: the copy
-    # waits on the same lock in the other worker, whose statement timeout ends it.
-    assert_json(resp, 503)
-    assert resp.json()["detail"] == "Request timed out", resp
+    # A PUT that went on a kept connection is resent by nginx when its worker dies (nginx/notes.conf): the copy
+    # waits on the same lock in the other worker, whose statement timeout ends it. On a new connection it is not.
+    resent = resp.status == 503 and resp.json() != NGINX_UNAVAILABLE
+    if resent:
+        assert_json(resp, 503)
+        assert resp.json()["detail"] == "Request timed out", resp
+    else:
+        assert_nginx_unavailable(resp)
     line = wait_until(lambda: next((l for l in sup.log().splitlines() if f"worker {busy} timed out" in l), None), 20,
                       what=lambda: f"the watchdog's line about worker {busy}\n{sup.log()}")
     assert re.search(rf"timed out after \d+(\.\d+)?s on PUT {re.escape(path)} \(unresponsive while busy\); killing it",
@@ -85,41 +90,7 @@ def test_hung_worker_is_killed_past_timeout(launcher):
     session.commit()
     assert db.query(f"SELECT text FROM notes WHERE id = {note['id']}") == [["old text"]]
     assert_note(assert_json(client.put(path, {"text": "later", "completed": False}), 200), text="later")
-    assert assert_status(stack.status())["restarts"]["timeout"] == timeouts + 2
-
-
-def test_a_request_on_a_connection_nginx_just_opened_is_resent_when_its_worker_dies(launcher):
-    """A worker accepts a new connection and reads its request, then dies before answering (SIGKILL here, a
-    crash or the watchdog in production): nginx resends the request to the socket, where another worker
-    answers it. nginx gives a failure on a kept connection a free second try; one on a connection it had just
-    opened gets one only because the upstream names the socket twice (nginx/notes.conf)."""
-    stack = launcher.stack("resend-new", workers=2)
-    sup, db, client = stack.supervisor, stack.db, stack.client
-    sup.wait_ready()
-    (note_id,) = db.query("INSERT INTO notes (text, completed) VALUES ('old text', false) RETURNING id")[0]
-    # nginx closes the connections it keeps once idle for its keepalive_timeout; with none left, the PUT opens one.
-    wait_until(lambda: accepted_connections(sup.socket_path) == 0, 20,
-               what=lambda: f"nginx to close its idle connections to {sup.socket_path}")
-    session, put, busy = hold_request_on_lock(launcher, db, client, int(note_id), "resent update")
-    os.kill(busy, signal.SIGKILL)
-    # The resent PUT waits on the same lock in another worker (the killed one's session waits too, until the
-    # lock is released: PostgreSQL notices a vanished client only when it next talks to it).
-    other = wait_until(
-        lambda: next((a for a in db.lock_waiters() if a.startswith(WORKER_APP_PREFIX) and a != f"{WORKER_APP_PREFIX}{busy}"), None),
-        20, what=lambda: f"the PUT resent to another worker\n{put.result(0) if put.done() else ''}\n{stack.diagnostics()}")
-    assert other != f"{WORKER_APP_PREFIX}{busy}"
-    session.commit()
-    resp = put.result(30)
-    assert_note(assert_json(resp, 200), text="resent update", completed=True)
-    assert RESENT.search(stack.nginx.log_text()), stack.nginx.log_text()
-    wait_until(lambda: busy not in sup.worker_pids() and len(sup.worker_pids()) == 2, 20, what="a replacement")
-
-
-def accepted_connections(path) -> int:
-    """How many connections to the unix socket at ``path`` are open (its accepted ends, /proc/net/unix)."""
-    with open("/proc/net/unix") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return sum(1 for row in rows if len(row) == 8 and row[7] == str(path) and row[5] == "03")
+    assert assert_status(stack.status())["restarts"]["timeout"] == timeouts + (2 if resent else 1)
 
 
 # The watchdog's --timeout in the frozen-worker tests, the supervisor's grace between SIGTERM and SIGKILL (1 s),
@@ -190,6 +161,12 @@ def test_frozen_busy_worker_is_replaced_under_load(launcher):
     sup, db, client = stack.supervisor, stack.db, stack.client
     sup.wait_ready()
     note = client.create_note("held")
+    # Warm-up, as for the idle worker: nginx keeps connections to both workers, more than the four of the load and
+    # the held PUT need, so none of them goes on a connection nginx opens while the worker freezes. nginx resends a
+    # request lost on a kept connection, but not one lost on a connection it had just opened (docs/ARCHITECTURE.md).
+    warm = stack.load(connections=6, max_requests=300)
+    warm.wait_for(300)
+    assert_load_clean(warm.stop(), stack.diagnostics())
     load = stack.load(connections=4, max_requests=100_000)
     load.wait_for(100)
     session, put, busy = hold_request_on_lock(launcher, db, client, note["id"], "blocked update")
